@@ -1,0 +1,68 @@
+"""ccodec: k-means colour quantization and the .ccz image format.
+
+>>> import numpy as np, ccodec
+>>> q = ccodec.quantize(np.zeros((2, 2, 3), np.uint8), 16, seed=0)
+>>> ccodec.decode(ccodec.encode_quantized(q)) == q
+True
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from .ccz import DEFAULT_MAX_PIXELS, Header, decode, encode_quantized, read_header
+from .codec import encode, encode_image
+from .errors import (
+    CczError,
+    ChecksumError,
+    CorruptError,
+    FormatError,
+    InputError,
+    LimitError,
+    NotCczError,
+    OptionError,
+    OutputError,
+    TruncatedError,
+    UnsupportedError,
+)
+from .images import open_image, to_pixels
+from .metrics import bits_per_pixel, mse, psnr
+from .pillow_plugin import register
+from .quantize import MAX_COLORS, Quantized, quantize
+
+try:
+    __version__ = version("ccodec")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0+unknown"
+
+__all__ = [
+    "DEFAULT_MAX_PIXELS",
+    "MAX_COLORS",
+    "ChecksumError",
+    "CczError",
+    "CorruptError",
+    "FormatError",
+    "Header",
+    "InputError",
+    "LimitError",
+    "NotCczError",
+    "OptionError",
+    "OutputError",
+    "Quantized",
+    "TruncatedError",
+    "UnsupportedError",
+    "bits_per_pixel",
+    "decode",
+    "encode",
+    "encode_image",
+    "encode_quantized",
+    "mse",
+    "open_image",
+    "psnr",
+    "quantize",
+    "read_header",
+    "register",
+    "to_pixels",
+]
+
+register()

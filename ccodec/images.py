@@ -1,0 +1,125 @@
+"""Reading images and turning them into the uint8 pixel arrays the quantizer takes.
+
+The mode rule, applied to a PIL image:
+
+    1, L                      -> L
+    I;16, I;16B, I;16L, I     -> L, scaled from 16 bits (v / 257, rounded)
+    F                         -> L, clipped to 0..255 and rounded
+    LA, La                    -> LA
+    P, PA                     -> RGBA if the palette or image carries transparency, else RGB
+    RGB, RGBX, CMYK, YCbCr,
+    LAB, HSV                  -> RGB
+    RGBA, RGBa                -> RGBA
+
+NumPy arrays of shape (H, W) or (H, W, C), C in 1..4, are taken as they are
+when uint8; bool becomes 0/255, uint16 is scaled like I;16, and floats must
+lie in [0, 1].
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import InputError, OptionError
+
+__all__ = ["open_image", "to_pixels"]
+
+
+def open_image(path: str | os.PathLike) -> Image.Image:
+    """Open and fully load an image file, with EXIF orientation applied.
+
+    Any failure (missing, unreadable, not an image, truncated, too large)
+    raises `InputError` naming the file.
+    """
+    path = Path(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                image.load()
+                oriented = ImageOps.exif_transpose(image)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, not an image") from None
+    except PermissionError:
+        raise InputError(f"{path}: permission denied") from None
+    except UnidentifiedImageError:
+        raise InputError(f"{path}: not an image Pillow or ccodec can read") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise InputError(f"{path}: {exc}") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise InputError(f"{path}: cannot read image: {exc}") from None
+    return oriented
+
+
+def to_pixels(image: Image.Image | np.ndarray) -> np.ndarray:
+    """An (H, W, C) uint8 array, C in 1..4, from a PIL image or an array.
+
+    >>> to_pixels(Image.new("P", (2, 1))).shape
+    (1, 2, 3)
+    """
+    if isinstance(image, Image.Image):
+        return _image_pixels(image)
+    return _array_pixels(np.asarray(image))
+
+
+def _image_pixels(image: Image.Image) -> np.ndarray:
+    mode = image.mode
+    if mode in ("1", "L"):
+        array = np.asarray(image.convert("L"))
+    elif mode.startswith("I;16") or mode == "I":
+        wide = np.asarray(image.convert("I"), dtype=np.int64)
+        array = _from_16_bits(np.clip(wide, 0, 65535))
+    elif mode == "F":
+        array = np.rint(np.clip(np.asarray(image, np.float64), 0, 255)).astype(np.uint8)
+    elif mode in ("LA", "La"):
+        array = np.asarray(image.convert("LA"))
+    elif mode in ("P", "PA"):
+        transparent = (
+            mode == "PA"
+            or "transparency" in image.info
+            or (image.palette is not None and image.palette.mode == "RGBA")
+        )
+        array = np.asarray(image.convert("RGBA" if transparent else "RGB"))
+    elif mode in ("RGBA", "RGBa"):
+        array = np.asarray(image.convert("RGBA"))
+    else:
+        try:
+            array = np.asarray(image.convert("RGB"))
+        except (ValueError, OSError) as exc:
+            raise InputError(f"cannot convert an image of mode {mode} to RGB: {exc}") from None
+    return _as_three_dims(array)
+
+
+def _from_16_bits(values: np.ndarray) -> np.ndarray:
+    return ((values * 255 + 32767) // 65535).astype(np.uint8)
+
+
+def _array_pixels(array: np.ndarray) -> np.ndarray:
+    if array.ndim not in (2, 3) or (array.ndim == 3 and not 1 <= array.shape[2] <= 4):
+        raise OptionError(
+            f"pixels must have shape (H, W) or (H, W, C) with C in 1..4, not {array.shape}."
+        )
+    if array.dtype == np.uint8:
+        pass
+    elif array.dtype == np.bool_:
+        array = array.astype(np.uint8) * 255
+    elif array.dtype == np.uint16:
+        array = _from_16_bits(array.astype(np.int64))
+    elif np.issubdtype(array.dtype, np.floating):
+        if array.size and not (np.isfinite(array).all() and array.min() >= 0 and array.max() <= 1):
+            raise OptionError("float pixels must lie in [0, 1].")
+        array = np.rint(array * 255).astype(np.uint8)
+    else:
+        raise OptionError(f"pixels of dtype {array.dtype} are not supported; use uint8.")
+    return _as_three_dims(array)
+
+
+def _as_three_dims(array: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(array[..., None] if array.ndim == 2 else array)

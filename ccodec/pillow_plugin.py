@@ -1,0 +1,92 @@
+"""Pillow format plugin: ``Image.open("x.ccz")`` and ``im.save("x.ccz", colors=16)``.
+
+Call `register()` (``import ccodec`` already does) to make Pillow aware of
+.ccz. Opened files have mode P with the palette for RGB and RGBA files (an
+per-entry transparency for the latter), and mode L or LA for grey files. A damaged
+file raises ``OSError`` with the decoder's message; data that is not .ccz
+at all makes Pillow move on to its other plugins.
+"""
+
+from __future__ import annotations
+
+from PIL import Image, ImageFile, ImagePalette
+
+from .ccz import HEADER_SIZE, SIGNATURE, decode, encode_quantized, read_header
+from .errors import CczError
+from .images import to_pixels
+from .quantize import MAX_COLORS, quantize
+
+__all__ = ["CczImageFile", "register"]
+
+FORMAT = "CCZ"
+
+
+def _accept(prefix: bytes) -> bool:
+    # Four bytes, so that a signature damaged in transfer still reaches _open
+    # and gets its own error instead of "cannot identify image file".
+    return prefix[:4] == SIGNATURE[:4]
+
+
+class CczImageFile(ImageFile.ImageFile):
+    format = FORMAT
+    format_description = "ccodec quantized image"
+
+    def _open(self) -> None:
+        start = self.fp.tell()
+        try:
+            header = read_header(self.fp.read(HEADER_SIZE), max_pixels=None)
+            self.fp.seek(start + header.palette_offset)
+            palette = self.fp.read(header.k * header.channels)
+        except CczError as exc:
+            raise OSError(str(exc)) from exc
+        self._size = (header.width, header.height)
+        self.info["ccz_version"] = (header.major, header.minor)
+        self.info["colors"] = header.k
+        if header.channels >= 3:
+            # Alpha travels as per-entry transparency, as Pillow's PNG plugin
+            # does, so convert("RGBA") and saving as PNG (tRNS) both keep it.
+            self._mode = "P"
+            entries = [
+                palette[i : i + header.channels] for i in range(0, len(palette), header.channels)
+            ]
+            self.palette = ImagePalette.raw("RGB", b"".join(e[:3] for e in entries))
+            if header.channels == 4:
+                self.info["transparency"] = bytes(e[3] for e in entries)
+        else:
+            self._mode = header.mode
+        self.tile = [ImageFile._Tile("ccz", (0, 0) + self.size, start, (self._mode,))]
+
+
+class CczDecoder(ImageFile.PyDecoder):
+    _pulls_fd = True
+
+    def decode(self, buffer: bytes | Image.SupportsArrayInterface) -> tuple[int, int]:
+        assert self.fd is not None
+        (mode,) = self.args
+        data = self.fd.read()
+        try:
+            # Pillow's own MAX_IMAGE_PIXELS check already ran on the size.
+            q = decode(data, max_pixels=None)
+        except CczError as exc:
+            raise OSError(str(exc)) from exc
+        raw = q.labels if mode == "P" else q.to_array()
+        self.set_as_raw(raw.tobytes(), mode)
+        return -1, 0
+
+
+def _save(im: Image.Image, fp, filename: str | bytes) -> None:
+    info = im.encoderinfo
+    colors = info.get("colors", MAX_COLORS)
+    q = quantize(
+        to_pixels(im), colors, seed=info.get("seed", 0), max_iter=info.get("max_iter", 300)
+    )
+    fp.write(encode_quantized(q, level=info.get("level")))
+
+
+def register() -> None:
+    """Make Pillow open and save .ccz files; safe to call more than once."""
+    Image.register_open(FORMAT, CczImageFile, _accept)
+    Image.register_save(FORMAT, _save)
+    Image.register_extension(FORMAT, ".ccz")
+    Image.register_mime(FORMAT, "image/x-ccz")
+    Image.register_decoder("ccz", CczDecoder)
