@@ -1,0 +1,77 @@
+"""The public API end to end: image in, .ccz bytes, the same quantized image back."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import ccodec
+
+
+def test_four_pixels_two_colours_is_exact():
+    pixels = np.array([[[255, 0, 0], [0, 0, 255]], [[0, 0, 255], [255, 0, 0]]], np.uint8)
+    q = ccodec.quantize(pixels, 2, seed=0)
+    assert sorted(q.palette.tolist()) == [[0, 0, 255], [255, 0, 0]]
+    red = q.palette.tolist().index([255, 0, 0])
+    assert q.labels.tolist() == [[red, 1 - red], [1 - red, red]]
+    assert ccodec.mse(pixels, q.to_array()) == 0
+
+
+def test_known_two_colour_split():
+    # Two groups of grey levels, {0, 10} and {200, 220}: the centres are the
+    # means 5 and 210, and every pixel is 5 or 10 levels off its centre.
+    pixels = np.array([[0, 10, 200, 220]], np.uint8)
+    q = ccodec.quantize(pixels, 2, seed=0)
+    assert sorted(q.palette[:, 0].tolist()) == [5, 210]
+    expected = (5**2 + 5**2 + 10**2 + 10**2) / 4 / 255**2
+    assert ccodec.mse(pixels, q.to_array()) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("channels", [1, 2, 3, 4])
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 5, 16, 17, 256])
+def test_round_trip_every_mode_and_bit_width(channels, k):
+    rng = np.random.default_rng(k * 10 + channels)
+    pixels = rng.integers(0, 256, (11, 13, channels), dtype=np.uint8)
+    q, data = ccodec.encode_image(pixels, k, seed=1)
+    decoded = ccodec.decode(data)
+    assert decoded == q
+    distinct = len(np.unique(pixels.reshape(-1, channels), axis=0))
+    assert decoded.k == min(k, distinct)
+    assert decoded.to_array().shape == ((11, 13) if channels == 1 else (11, 13, channels))
+
+
+def test_encode_accepts_a_pil_image_and_an_array_alike():
+    rng = np.random.default_rng(3)
+    pixels = rng.integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    assert ccodec.encode(Image.fromarray(pixels), 8) == ccodec.encode(pixels, 8)
+
+
+def test_same_seed_same_bytes_different_seed_recorded():
+    rng = np.random.default_rng(4)
+    pixels = rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)
+    assert ccodec.encode(pixels, 16, seed=7) == ccodec.encode(pixels, 16, seed=7)
+    q = ccodec.quantize(pixels, 16, seed=None)
+    assert isinstance(q.seed, int)
+    assert ccodec.quantize(pixels, 16, seed=q.seed) == q
+
+
+def test_bundled_sample_encodes_to_the_expected_size_range():
+    from importlib.resources import files
+
+    with Image.open(files("ccodec") / "data" / "astronaut.png") as image:
+        q, data = ccodec.encode_image(image, 16, seed=0)
+        error = ccodec.mse(np.asarray(image), q.to_array())
+    assert 30_000 < len(data) < 40_000
+    assert error < 0.0019
+
+
+@pytest.mark.parametrize("k", [0, 257, -1])
+def test_k_out_of_range(k):
+    with pytest.raises(ccodec.OptionError, match=f"k={k}"):
+        ccodec.encode(np.zeros((2, 2, 3), np.uint8), k)
+
+
+def test_decode_refuses_non_ccz_with_cczerror():
+    with pytest.raises(ccodec.CczError, match="not a .ccz file"):
+        ccodec.decode(b"GIF89a and so on")
