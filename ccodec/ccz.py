@@ -50,6 +50,10 @@ COMPRESSION_ZSTD = 0
 FILTER_NONE = 0
 KNOWN_REQUIRED_FLAGS = 0
 BIT_WIDTHS = (1, 2, 4, 8)
+# Kept for a future extension with more than MAX_COLORS entries: files that
+# use them are valid but unsupported, not corrupt.
+_RESERVED_BITS = 16
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 #: Images with more pixels are refused unless the caller raises the limit:
 #: the same number as Pillow's ``Image.MAX_IMAGE_PIXELS``.
@@ -167,19 +171,21 @@ def encode_quantized(q: Quantized, *, level: int | None = None) -> bytes:
 
 
 def read_header(data: bytes, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Header:
-    """Parse and validate the fixed header of .ccz `data` (rules 1-4 of the spec).
+    """Parse and validate the fixed header of .ccz `data` (rules 1-14 of the spec).
 
     Only the header is checked: the palette, checksum and payload are left to
-    `decode`. Raises a `FormatError` subclass naming the first problem.
+    `decode`. Raises a `FormatError` subclass naming the first problem, or
+    `OptionError` if `data` is not bytes-like.
+
+    >>> blank = Quantized(np.zeros((1, 1), np.uint8), np.zeros((3, 5), np.uint8))
+    >>> h = read_header(encode_quantized(blank))
+    >>> h.width, h.height, h.k, h.mode, h.bits
+    (5, 3, 1, 'L', 1)
     """
-    view = memoryview(data)
-    if len(view) < len(SIGNATURE) or bytes(view[:8]) != SIGNATURE:
-        prefix = bytes(view[:4])
-        if prefix == SIGNATURE[:4]:
-            raise CorruptError("damaged .ccz signature (was the file transferred in text mode?)")
-        raise NotCczError("not a .ccz file (no .ccz signature)")
-    if len(view) < 12:
-        raise TruncatedError(f"truncated header: {len(view)} bytes, need at least 12")
+    view = _byte_view(data)
+    _check_signature(view)
+    if len(view) < _FROZEN_SIZE:
+        raise TruncatedError(f"truncated header: {len(view)} bytes, need at least {_FROZEN_SIZE}")
     major, minor, header_length = struct.unpack_from("<BBH", view, 8)
     if major != MAJOR_VERSION:
         raise UnsupportedError(
@@ -195,6 +201,37 @@ def read_header(data: bytes, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> 
     return header
 
 
+# Signature, major, minor and header length: the bytes every version keeps.
+_FROZEN_SIZE = 12
+
+
+def _byte_view(data: object) -> memoryview:
+    """A flat unsigned-byte view of any bytes-like `data`; OptionError otherwise."""
+    try:
+        view = memoryview(data)  # type: ignore[arg-type]
+    except TypeError:
+        raise OptionError(
+            f"data must be bytes-like (bytes, bytearray, memoryview), not {type(data).__name__}"
+        ) from None
+    if not view.c_contiguous:
+        view = memoryview(view.tobytes())
+    return view.cast("B")
+
+
+def _check_signature(view: memoryview) -> None:
+    """Rule 1: the eight signature bytes, telling damaged and truncated from foreign."""
+    head = bytes(view[: len(SIGNATURE)])
+    if head == SIGNATURE:
+        return
+    if not head:
+        raise NotCczError("not a .ccz file (empty)")
+    if len(head) < len(SIGNATURE) and SIGNATURE.startswith(head):
+        raise TruncatedError(f"truncated signature: {len(head)} of {len(SIGNATURE)} bytes")
+    if head[:4] == SIGNATURE[:4]:
+        raise CorruptError("damaged .ccz signature (was the file transferred in text mode?)")
+    raise NotCczError("not a .ccz file (no .ccz signature)")
+
+
 def _validate_header(h: Header, max_pixels: int | None) -> None:
     if not 1 <= h.width <= _MAX_DIMENSION or not 1 <= h.height <= _MAX_DIMENSION:
         raise CorruptError(
@@ -202,10 +239,16 @@ def _validate_header(h: Header, max_pixels: int | None) -> None:
         )
     if h.channels not in MODES:
         raise CorruptError(f"invalid channel count {h.channels}: must be 1, 2, 3 or 4")
+    if h.bits == _RESERVED_BITS:
+        raise UnsupportedError(f"{h.bits}-bit indices are reserved for a future version")
     if h.bits not in BIT_WIDTHS:
         raise CorruptError(f"invalid bits per index {h.bits}: must be 1, 2, 4 or 8")
-    if not 1 <= h.k <= MAX_COLORS:
-        raise CorruptError(f"invalid palette size K={h.k}: must be 1..{MAX_COLORS}")
+    if h.k == 0:
+        raise CorruptError("invalid palette size K=0: must be at least 1")
+    if h.k > MAX_COLORS:
+        raise UnsupportedError(
+            f"palette size K={h.k} is above {MAX_COLORS}, reserved for a future version"
+        )
     if h.k > 1 << h.bits:
         raise CorruptError(f"K={h.k} does not fit in {h.bits} bits per index")
     if h.compression != COMPRESSION_ZSTD:
@@ -226,8 +269,10 @@ def _validate_header(h: Header, max_pixels: int | None) -> None:
         )
 
 
-# The smallest zstd frame with a content size and a checksum.
-_MIN_FRAME = 9
+# The smallest zstd frame that can hold one byte with a content size and a
+# checksum: magic 4, frame header descriptor 1, content size 1, block header 3,
+# block 1, checksum 4.
+_MIN_FRAME = 14
 
 
 def _compress_bound(size: int) -> int:
@@ -248,11 +293,16 @@ def decode(data: bytes, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Quant
     >>> q.mode, q.width, q.height
     ('RGB', 2, 2)
     """
-    view = memoryview(data).cast("B")
+    view = _byte_view(data)
     header = read_header(view, max_pixels=max_pixels)
     palette_end = header.payload_offset - _CRC.size
     if len(view) < header.payload_offset:
-        what = "header" if len(view) < header.header_length else "palette"
+        if len(view) < header.header_length:
+            what = "header"
+        elif len(view) < palette_end:
+            what = "palette"
+        else:
+            what = "CRC-32"
         raise TruncatedError(
             f"truncated {what}: file has {len(view)} bytes, the header and palette need "
             f"{header.payload_offset}"
@@ -270,8 +320,14 @@ def decode(data: bytes, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Quant
 
     palette = np.frombuffer(view[header.palette_offset : palette_end], np.uint8)
     palette = palette.reshape(header.k, header.channels).copy()
-    raw = _decompress(view[header.payload_offset :], header.raw_size)
-    labels = _unpack_rows(raw, header)
+    try:
+        raw = _decompress(view[header.payload_offset :], header.raw_size)
+        labels = _unpack_rows(raw, header)
+    except MemoryError:
+        # Only reachable with max_pixels raised or None: say which limit to lower.
+        raise LimitError(
+            f"not enough memory to decode a {header.width}x{header.height} image"
+        ) from None
     largest = int(labels.max())
     if largest >= header.k:
         row, col = np.argwhere(labels == largest)[0]
@@ -285,10 +341,14 @@ def _decompress(payload: memoryview, raw_size: int) -> bytes:
     python-zstandard allocates whatever content size a frame declares, so the
     frame header is read and checked first.
     """
+    if bytes(payload[:4]) != _ZSTD_MAGIC:
+        raise CorruptError("corrupt payload: not a zstd frame")
     try:
         params = zstandard.get_frame_parameters(payload)
     except zstandard.ZstdError as exc:
         raise CorruptError(f"corrupt payload: {exc}") from exc
+    if params.content_size == zstandard.CONTENTSIZE_UNKNOWN:
+        raise CorruptError("corrupt payload: frame does not declare its content size")
     if params.content_size != raw_size:
         raise CorruptError(
             f"corrupt payload: frame declares {params.content_size} bytes, "
