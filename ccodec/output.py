@@ -1,0 +1,96 @@
+"""Writing an output file safely: all or nothing, never over an input, never by surprise.
+
+`write_atomic` writes into a temporary file beside the target and renames it
+into place, so an error or Ctrl-C leaves neither a partial output nor a
+temporary file behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import BinaryIO
+
+from .errors import CczError, OutputError
+
+__all__ = ["check_output", "write_atomic"]
+
+
+def write_atomic(
+    path: str | os.PathLike,
+    write_fn: Callable[[BinaryIO], object],
+    *,
+    inputs: Iterable[str | os.PathLike] = (),
+    force: bool = False,
+) -> None:
+    """Call ``write_fn(fp)`` on a temporary file and move it to `path` when it returns.
+
+    Refuses (`OutputError`) when `path` is one of `inputs`, when its folder is
+    missing or not writable, and when it exists unless `force` is true.
+
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "x.bin"
+    >>> write_atomic(out, lambda fp: fp.write(b"hi"))
+    >>> out.read_bytes()
+    b'hi'
+    """
+    path = Path(path)
+    check_output(path, inputs=inputs, force=force)
+    folder = path.parent
+    try:
+        fd, temp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot create a file in {folder}: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "wb") as fp:
+            write_fn(fp)
+        # mkstemp makes the file 0600; give it the mode a plain open() would.
+        os.chmod(temp_name, 0o666 & ~_umask())
+        os.replace(temp_name, path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(temp_name)
+        if isinstance(exc, OSError) and not isinstance(exc, CczError):
+            raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from exc
+        raise
+
+
+def check_output(
+    path: str | os.PathLike, *, inputs: Iterable[str | os.PathLike] = (), force: bool = False
+) -> None:
+    """Raise the `OutputError` `write_atomic` would raise before writing, if any.
+
+    Lets a caller refuse a bad output before spending time on the data.
+    """
+    path = Path(path)
+    folder = path.parent
+    if not folder.exists():
+        raise OutputError(f"{path}: folder {folder} does not exist")
+    if not folder.is_dir():
+        raise OutputError(f"{path}: {folder} is not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(f"{path}: permission denied: cannot write in {folder}")
+    if path.is_dir():
+        raise OutputError(f"{path}: is a folder")
+    for source in map(Path, inputs):
+        if _same_file(path, source):
+            raise OutputError(f"{path}: output is the same file as the input {source}")
+    if path.exists() and not force:
+        raise OutputError(f"{path}: already exists (use --force to overwrite it)")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist yet
+        return a.resolve() == b.resolve()
+
+
+def _umask() -> int:
+    # os.umask can only be read by setting it; set it straight back.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

@@ -1,0 +1,83 @@
+"""Any other format Pillow can save (WebP, TIFF, BMP, GIF, ...), as a fallback.
+
+The quantized image is saved in its own mode (L, LA, RGB, RGBA) or, when the
+format cannot take that mode or holds palettes natively, as a mode-P image.
+A format counted lossless is read back after saving: if Pillow does not give
+back exactly the quantized pixels (BMP drops alpha, for one), the write fails
+rather than lose data silently.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import BinaryIO
+
+import numpy as np
+from PIL import Image, ImageFile
+
+from ..errors import OutputError
+from ..quantize import Quantized
+from ._palette import palette_image
+
+# Formats saved as a palette first: a GIF saved from RGB is re-quantized by Pillow.
+_PALETTE_FIRST = {"GIF", "PCX"}
+# Formats that lose detail whatever we pass: JPEG-based, or resized to icon sizes.
+LOSSY_FORMATS = {"AVIF", "ICNS", "ICO", "MPO", "PDF"}
+
+
+def saveable_formats() -> dict[str, tuple[str, ...]]:
+    """Pillow's formats that can be saved, each with its file extensions."""
+    Image.init()
+    formats: dict[str, list[str]] = {}
+    for extension, name in Image.registered_extensions().items():
+        opener = Image.OPEN.get(name, (None,))[0]
+        # Stub formats (BUFR, GRIB, HDF5, WMF) only save with a handler installed.
+        stub = isinstance(opener, type) and issubclass(opener, ImageFile.StubImageFile)
+        if name in Image.SAVE and not stub:
+            formats.setdefault(name, []).append(extension)
+    return {name: tuple(sorted(exts)) for name, exts in sorted(formats.items())}
+
+
+def write(q: Quantized, fp: BinaryIO, *, format: str, quality: int | None = None) -> None:
+    """Save `q` through Pillow as `format`; OutputError if it cannot hold the image."""
+    params: dict[str, object] = {}
+    if format == "WEBP":
+        # Lossless unless a quality is asked for: the indices are already final.
+        # exact keeps the colour of fully transparent pixels.
+        params.update(lossless=quality is None, exact=True)
+    if quality is not None:
+        params["quality"] = quality
+    exact = format not in LOSSY_FORMATS and params.get("lossless", True)
+    candidates = [q.to_image, lambda: palette_image(q)]
+    if format in _PALETTE_FIRST:
+        candidates.reverse()
+    problems = []
+    for make in candidates:
+        image = make()
+        extra = {"transparency": image.info["transparency"]} if "transparency" in image.info else {}
+        buffer = io.BytesIO()
+        try:
+            image.save(buffer, format, **params, **extra)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            problems.append(f"{exc}")
+            continue
+        if exact and not _reads_back(buffer, q):
+            problems.append(f"Pillow does not read a {image.mode} {format} back unchanged")
+            continue
+        fp.write(buffer.getbuffer())
+        return
+    raise OutputError(
+        f"cannot write this {q.mode} image as {format} ({'; '.join(problems)}); "
+        "png, tiff and webp hold every mode"
+    )
+
+
+def _reads_back(buffer: io.BytesIO, q: Quantized) -> bool:
+    """False if Pillow decodes `buffer` to other pixels than `q`; True if it cannot tell."""
+    buffer.seek(0)
+    try:
+        with Image.open(buffer) as image:
+            pixels = np.asarray(image.convert(q.mode))
+    except Exception:  # write-only formats (PALM, PDF, EPS without Ghostscript)
+        return True
+    return np.array_equal(pixels, q.to_array())
