@@ -1,0 +1,354 @@
+"""The .ccz container: exact bytes, bit packing, round trips, truncation, each rule."""
+
+from __future__ import annotations
+
+import struct
+import tracemalloc
+import zlib
+
+import numpy as np
+import pytest
+import zstandard
+
+import ccodec
+from ccodec.ccz import (
+    DEFAULT_MAX_PIXELS,
+    _pack_rows,
+    _unpack_rows,
+    decode,
+    encode_quantized,
+    read_header,
+)
+from ccodec.errors import (
+    CczError,
+    ChecksumError,
+    CorruptError,
+    LimitError,
+    NotCczError,
+    OptionError,
+    TruncatedError,
+    UnsupportedError,
+)
+from ccodec.quantize import Quantized
+
+# The worked example of formats/ccz.md: black, red, blue; indices [[0, 1], [2, 0]].
+EXAMPLE = Quantized(
+    np.array([[0, 0, 0], [255, 0, 0], [0, 0, 255]], np.uint8), np.array([[0, 1], [2, 0]], np.uint8)
+)
+EXAMPLE_HEX = (
+    "8943435a0d0a1a0a"  # signature
+    "0100"  # version 1.0
+    "2800"  # header length 40
+    "02000000"
+    "02000000"  # width 2, height 2
+    "03000000"  # K = 3
+    "03"
+    "02"
+    "00"
+    "00"  # RGB, 2 bits per index, zstd, no filter
+    "0000"
+    "0000"  # required and optional flags
+    "0f00000000000000"  # payload length 15
+    "000000"
+    "ff0000"
+    "0000ff"  # palette
+    "1c76057d"  # CRC-32 of the 49 bytes above
+    "28b52ffd"
+    "24"
+    "02"  # zstd magic, single segment + checksum, content size 2
+    "110000"
+    "1080"  # last raw block of 2 bytes: 00 01|pad, 10 00|pad
+    "e031d4f4"  # xxhash64 of the content, low 4 bytes
+)
+
+
+def _random(k: int, channels: int, width: int, height: int, seed: int = 0) -> Quantized:
+    rng = np.random.default_rng(seed)
+    palette = rng.integers(0, 256, (k, channels), dtype=np.uint8)
+    return Quantized(palette, rng.integers(0, k, (height, width)).astype(np.uint8))
+
+
+def _patch(data: bytes, fmt: str, offset: int, value: int) -> bytes:
+    """`data` with one header field overwritten and the CRC recomputed over the old layout."""
+    header = read_header(data)
+    crc_at = header.payload_offset - 4
+    out = bytearray(data)
+    struct.pack_into("<" + fmt, out, offset, value)
+    struct.pack_into("<I", out, crc_at, zlib.crc32(out[:crc_at]))
+    return bytes(out)
+
+
+# -- hand-checked bytes --------------------------------------------------------------
+
+
+def test_example_file_has_the_exact_bytes_of_the_spec():
+    assert encode_quantized(EXAMPLE).hex() == EXAMPLE_HEX
+
+
+def test_example_header_fields():
+    h = read_header(bytes.fromhex(EXAMPLE_HEX))
+    assert (h.major, h.minor, h.header_length) == (1, 0, 40)
+    assert (h.width, h.height, h.k, h.channels, h.mode, h.bits) == (2, 2, 3, 3, "RGB", 2)
+    assert (h.compression, h.filter, h.required_flags, h.optional_flags) == (0, 0, 0, 0)
+    assert (h.stride, h.raw_size, h.payload_offset, h.payload_length) == (1, 2, 53, 15)
+    assert h.file_size == len(EXAMPLE_HEX) // 2 == 68
+
+
+def test_example_decodes_to_its_image():
+    q = decode(bytes.fromhex(EXAMPLE_HEX))
+    assert q == EXAMPLE
+    assert q.to_array().tolist() == [[[0, 0, 0], [255, 0, 0]], [[0, 0, 255], [0, 0, 0]]]
+
+
+# -- bit packing ---------------------------------------------------------------------
+
+PACKED = [
+    (1, [[1, 0, 1]], [0b1010_0000]),
+    (1, [[1] * 9, [0] * 8 + [1]], [0xFF, 0x80, 0x00, 0x80]),
+    (2, [[3, 0, 1]], [0b1100_0100]),
+    (2, [[1, 2, 3, 0, 2]], [0b0110_1100, 0b1000_0000]),
+    (4, [[0xA, 0xB, 0xC]], [0xAB, 0xC0]),
+    (4, [[1], [2]], [0x10, 0x20]),
+    (8, [[1, 2, 3], [255, 0, 7]], [1, 2, 3, 255, 0, 7]),
+]
+
+
+@pytest.mark.parametrize(("bits", "labels", "packed"), PACKED)
+def test_pack_rows_msb_first_rows_byte_aligned(bits, labels, packed):
+    assert list(_pack_rows(np.array(labels, np.uint8), bits)) == packed
+
+
+@pytest.mark.parametrize(("bits", "labels", "packed"), PACKED)
+def test_unpack_rows_inverts_pack(bits, labels, packed):
+    labels = np.array(labels, np.uint8)
+    header = read_header(encode_quantized(Quantized(np.zeros((1 << bits, 1), np.uint8), labels)))
+    assert header.bits == bits
+    np.testing.assert_array_equal(_unpack_rows(bytes(packed), header), labels)
+
+
+@pytest.mark.parametrize("bits", [1, 2, 4])
+def test_padding_bits_are_ignored(bits):
+    labels = np.array([[1, 0, 1], [0, 1, 0]], np.uint8)
+    header = read_header(encode_quantized(Quantized(np.zeros((1 << bits, 1), np.uint8), labels)))
+    pad = header.stride * 8 - 3 * bits
+    raw = bytearray(_pack_rows(labels, bits))
+    for row in range(2):
+        raw[row * header.stride + header.stride - 1] |= (1 << pad) - 1
+    assert raw != _pack_rows(labels, bits)
+    np.testing.assert_array_equal(_unpack_rows(bytes(raw), header), labels)
+
+
+@pytest.mark.parametrize("width", range(1, 18))
+@pytest.mark.parametrize("bits", [1, 2, 4, 8])
+def test_pack_unpack_round_trip_at_every_width(bits, width):
+    labels = np.random.default_rng(width).integers(0, 1 << bits, (3, width)).astype(np.uint8)
+    raw = _pack_rows(labels, bits)
+    assert len(raw) == 3 * -(-width * bits // 8)
+    header = read_header(encode_quantized(Quantized(np.zeros((1 << bits, 1), np.uint8), labels)))
+    np.testing.assert_array_equal(_unpack_rows(raw, header), labels)
+
+
+# -- round trips ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 5, 16, 17, 256])
+@pytest.mark.parametrize("channels", [1, 2, 3, 4])
+def test_round_trip_every_mode_and_k(channels, k):
+    q = _random(k, channels, 7, 5, seed=k)
+    data = encode_quantized(q)
+    header = read_header(data)
+    assert header.bits == next(b for b in (1, 2, 4, 8) if k <= 1 << b)
+    assert header.k == k and header.channels == channels
+    assert decode(data) == q
+    assert decode(data).mode == ("L", "LA", "RGB", "RGBA")[channels - 1]
+
+
+def test_encoding_is_deterministic():
+    q = _random(17, 3, 31, 9)
+    assert encode_quantized(q) == encode_quantized(q)
+
+
+@pytest.mark.parametrize(
+    "make", [bytes, bytearray, memoryview, lambda d: np.frombuffer(d, np.uint8)]
+)
+def test_decode_accepts_any_bytes_like(make):
+    assert decode(make(encode_quantized(EXAMPLE))) == EXAMPLE
+
+
+def test_decode_accepts_non_contiguous_memoryview():
+    doubled = bytes(b for byte in encode_quantized(EXAMPLE) for b in (byte, 0))
+    assert decode(memoryview(doubled)[::2]) == EXAMPLE
+
+
+@pytest.mark.parametrize("data", ["89CCZ", 5, None, 3.5, [137, 67]])
+def test_decode_rejects_non_bytes_with_option_error(data):
+    with pytest.raises(OptionError, match="bytes-like"):
+        decode(data)
+    with pytest.raises(OptionError, match="bytes-like"):
+        read_header(data)
+
+
+# -- truncation at every offset ------------------------------------------------------
+
+RGBA5 = encode_quantized(_random(5, 4, 3, 3))
+NEWER = _patch(encode_quantized(_random(2, 1, 9, 2)), "B", 9, 3)
+
+
+@pytest.mark.parametrize("length", range(1, len(RGBA5)))
+def test_truncation_at_every_offset_raises_truncated_error(length):
+    with pytest.raises(TruncatedError):
+        decode(RGBA5[:length])
+
+
+@pytest.mark.parametrize("length", range(1, len(NEWER)))
+def test_truncation_of_a_newer_minor_file(length):
+    with pytest.raises(TruncatedError):
+        decode(NEWER[:length])
+
+
+def test_empty_data_is_not_ccz():
+    with pytest.raises(NotCczError, match="empty"):
+        decode(b"")
+
+
+def test_truncation_messages_name_the_part_cut():
+    h = read_header(RGBA5)
+    for length, part in [(5, "signature"), (11, "header"), (39, "header"), (41, "palette")]:
+        with pytest.raises(TruncatedError, match=f"truncated {part}"):
+            decode(RGBA5[:length])
+    with pytest.raises(TruncatedError, match="truncated CRC-32"):
+        decode(RGBA5[: h.payload_offset - 1])
+    with pytest.raises(TruncatedError, match="truncated payload"):
+        decode(RGBA5[: h.payload_offset + 1])
+
+
+# -- each validation rule, in order --------------------------------------------------
+
+GOOD = encode_quantized(EXAMPLE)
+
+
+@pytest.mark.parametrize(
+    ("data", "error", "message"),
+    [
+        (b"GIF89a" + GOOD[6:], NotCczError, "not a .ccz file"),
+        (GOOD.replace(b"\r\n", b"\n", 1), CorruptError, "damaged .ccz signature"),
+        (GOOD[:7], TruncatedError, "truncated signature"),
+        (_patch(GOOD, "B", 8, 2), UnsupportedError, "version 2.0"),
+        (_patch(GOOD, "H", 10, 12), CorruptError, "header length 12"),
+        (_patch(GOOD, "I", 12, 0), CorruptError, "invalid dimensions 0x2"),
+        (_patch(GOOD, "I", 16, 1 << 31), CorruptError, "invalid dimensions 2x2147483648"),
+        (_patch(GOOD, "B", 24, 7), CorruptError, "channel count 7"),
+        (_patch(GOOD, "B", 25, 5), CorruptError, "bits per index 5"),
+        (_patch(GOOD, "B", 25, 16), UnsupportedError, "16-bit indices are reserved"),
+        (_patch(GOOD, "I", 20, 0), CorruptError, "K=0"),
+        (_patch(GOOD, "I", 20, 1000), UnsupportedError, "K=1000 is above 256"),
+        (_patch(GOOD, "I", 20, 9), CorruptError, "K=9 does not fit in 2 bits"),
+        (_patch(GOOD, "B", 26, 1), UnsupportedError, "compression method 1"),
+        (_patch(GOOD, "B", 27, 255), UnsupportedError, "filter method 255"),
+        (_patch(GOOD, "H", 28, 0x8000), UnsupportedError, "required flags 0x8000"),
+        (_patch(GOOD, "Q", 32, 13), CorruptError, "payload length 13 is impossible"),
+        (_patch(GOOD, "Q", 32, 98), CorruptError, "payload length 98 is impossible"),
+        (GOOD[:49] + b"\0\0\0\0" + GOOD[53:], ChecksumError, "CRC-32 mismatch"),
+        (GOOD + b"\0\0", CorruptError, "2 trailing bytes"),
+        (GOOD[:-1] + bytes([GOOD[-1] ^ 0x80]), ChecksumError, "payload checksum"),
+    ],
+)
+def test_each_rule_raises_its_error(data, error, message):
+    with pytest.raises(error, match=message):
+        decode(data)
+
+
+def test_unknown_optional_flags_and_newer_minor_are_accepted():
+    assert decode(_patch(GOOD, "H", 30, 0xFFFF)) == EXAMPLE
+    assert decode(_patch(GOOD, "B", 9, 255)) == EXAMPLE
+
+
+def test_extra_header_bytes_are_skipped_and_covered_by_the_crc():
+    extra = b"future!!"
+    head = bytearray(GOOD[:40] + extra + GOOD[40:49])
+    struct.pack_into("<BH", head, 9, 4, 48)
+    data = bytes(head) + struct.pack("<I", zlib.crc32(head)) + GOOD[53:]
+    assert decode(data) == EXAMPLE
+    with pytest.raises(ChecksumError):
+        decode(data.replace(extra, b"future??"))
+
+
+def test_index_at_or_above_k_is_rejected_with_its_position():
+    raw = _pack_rows(np.array([[0, 1], [2, 3]], np.uint8), 2)
+    payload = zstandard.ZstdCompressor(write_checksum=True).compress(raw)
+    with pytest.raises(CorruptError, match=r"index 3 >= K=3 at row 1, column 1"):
+        decode(_with_payload(GOOD, payload))
+
+
+def test_header_rules_run_before_the_palette_is_read():
+    # Only the fixed header: the palette and everything after it are missing.
+    with pytest.raises(UnsupportedError):
+        read_header(_patch(GOOD, "B", 26, 9)[:40])
+    with pytest.raises(LimitError):
+        decode(_patch(GOOD, "I", 12, 1 << 30)[:40])
+
+
+# -- limits --------------------------------------------------------------------------
+
+
+def test_max_pixels_is_inclusive_and_can_be_raised_or_removed():
+    data = encode_quantized(_random(3, 1, 10, 10))
+    assert decode(data, max_pixels=100).width == 10
+    with pytest.raises(LimitError, match="100 pixels, above the limit of 99"):
+        decode(data, max_pixels=99)
+    assert decode(data, max_pixels=None).height == 10
+    assert DEFAULT_MAX_PIXELS == 89_478_485
+
+
+def test_huge_dimensions_are_refused_before_any_allocation():
+    data = _patch(_patch(GOOD, "I", 12, 100_000), "I", 16, 100_000)
+    tracemalloc.start()
+    try:
+        with pytest.raises(LimitError, match="10,000,000,000 pixels"):
+            decode(data)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 100_000
+
+
+def _frame_claiming(content_size: int) -> bytes:
+    """A zstd frame whose header declares `content_size`, holding one raw byte."""
+    header = struct.pack("<IBQ", 0xFD2FB528, 0b1110_0100, content_size)
+    return header + (0b1001).to_bytes(3, "little") + b"\0" + b"\0\0\0\0"
+
+
+def _with_payload(data: bytes, payload: bytes) -> bytes:
+    fixed = _patch(data, "Q", 32, len(payload))
+    return fixed[: read_header(fixed).payload_offset] + payload
+
+
+def test_a_frame_claiming_a_huge_content_size_allocates_nothing():
+    # python-zstandard would allocate the declared 4 GiB before decoding.
+    data = _with_payload(GOOD, _frame_claiming(4 << 30))
+    tracemalloc.start()
+    try:
+        with pytest.raises(CorruptError, match="frame declares 4294967296 bytes"):
+            decode(data)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1 << 20
+
+
+def test_decode_memory_is_a_small_multiple_of_the_image():
+    q = Quantized(np.arange(256, dtype=np.uint8)[:, None], np.zeros((1000, 1000), np.uint8))
+    data = encode_quantized(q, level=1)
+    tracemalloc.start()
+    try:
+        decode(data)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * q.width * q.height
+
+
+def test_all_errors_are_cczerrors():
+    for error in (NotCczError, TruncatedError, CorruptError, ChecksumError, LimitError):
+        assert issubclass(error, CczError)
+    assert issubclass(ccodec.UnsupportedError, ccodec.FormatError)

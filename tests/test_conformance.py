@@ -1,0 +1,156 @@
+"""Every file of formats/conformance/ decodes, or fails, as its manifest says."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import importlib.util
+import io
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, UnidentifiedImageError
+
+import ccodec
+from ccodec import errors
+
+FORMATS = Path(__file__).resolve().parent.parent / "formats"
+ROOT = FORMATS / "conformance"
+MANIFEST = json.loads((ROOT / "manifest.json").read_text())["files"]
+VALID = [e for e in MANIFEST if e["expect"] == "ok"]
+INVALID = [e for e in MANIFEST if e["expect"] != "ok"]
+
+
+@functools.cache
+def _generator():
+    """formats/make_conformance.py as a module (it is a script, not in a package)."""
+    path = FORMATS / "make_conformance.py"
+    spec = importlib.util.spec_from_file_location("make_conformance", path)
+    module = importlib.util.module_from_spec(spec)
+    # dataclasses resolve the module's string annotations through sys.modules.
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _png(entry: dict) -> tuple[str, np.ndarray]:
+    with Image.open(ROOT / entry["png"]) as image:
+        return image.mode, np.asarray(image)
+
+
+def _ids(entries: list[dict]) -> list[str]:
+    return [Path(e["file"]).stem for e in entries]
+
+
+def test_manifest_covers_the_required_cases():
+    names = {Path(e["file"]).stem for e in MANIFEST}
+    headers = [ccodec.read_header((ROOT / e["file"]).read_bytes()) for e in VALID]
+    assert {h.bits for h in headers} == {1, 2, 4, 8}
+    assert {h.mode for h in headers} == {"L", "LA", "RGB", "RGBA"}
+    assert {1, 256} <= {h.k for h in headers}
+    assert any(h.width * h.bits % 8 for h in headers)
+    assert any(h.width == 1 for h in headers) and any(h.height == 1 for h in headers)
+    assert {"minor_newer_extra_header", "optional_flag_unknown", "index_ge_k"} <= names
+    assert {e["expect"] for e in INVALID} == {
+        "NotCczError",
+        "UnsupportedError",
+        "TruncatedError",
+        "CorruptError",
+        "ChecksumError",
+        "LimitError",
+    }
+
+
+@pytest.mark.parametrize("entry", VALID, ids=_ids(VALID))
+def test_valid_file_decodes_to_its_png(entry):
+    q = ccodec.decode((ROOT / entry["file"]).read_bytes())
+    mode, pixels = _png(entry)
+    assert q.mode == mode
+    np.testing.assert_array_equal(q.to_array(), pixels)
+
+
+@pytest.mark.parametrize("entry", INVALID, ids=_ids(INVALID))
+def test_invalid_file_raises_its_error(entry):
+    with pytest.raises(getattr(errors, entry["expect"])) as info:
+        ccodec.decode((ROOT / entry["file"]).read_bytes())
+    assert type(info.value).__name__ == entry["expect"]
+    assert entry["message"] in str(info.value)
+
+
+@pytest.mark.parametrize("entry", VALID, ids=_ids(VALID))
+def test_pillow_opens_valid_files(entry):
+    mode, pixels = _png(entry)
+    with Image.open(ROOT / entry["file"]) as image:
+        assert image.format == "CCZ"
+        np.testing.assert_array_equal(np.asarray(image.convert(mode)), pixels)
+
+
+@pytest.mark.parametrize("entry", INVALID, ids=_ids(INVALID))
+def test_pillow_raises_oserror_with_the_decoders_message(entry):
+    data = (ROOT / entry["file"]).read_bytes()
+    if entry["expect"] == "NotCczError":
+        # Not ours: Pillow tries its other plugins, and none claims these bytes.
+        with pytest.raises(UnidentifiedImageError):
+            Image.open(io.BytesIO(data))
+        return
+    if entry["expect"] == "LimitError":
+        # The plugin leaves the size limit to Pillow's own MAX_IMAGE_PIXELS.
+        with pytest.raises(Image.DecompressionBombError):
+            Image.open(io.BytesIO(data))
+        return
+    with pytest.raises(ccodec.CczError) as decoded:
+        ccodec.decode(data)
+    try:
+        ccodec.read_header(data)
+    except ccodec.CczError:
+        fails_on_open = True
+    else:
+        fails_on_open = False
+    if fails_on_open:
+        with pytest.raises(OSError) as info:
+            Image.open(io.BytesIO(data))
+    else:
+        with Image.open(io.BytesIO(data)) as image, pytest.raises(OSError) as info:
+            image.load()
+    assert str(info.value) == str(decoded.value)
+    assert entry["message"] in str(info.value)
+
+
+def test_committed_files_match_the_generator():
+    built = _generator().build()
+    on_disk = {p.relative_to(ROOT).as_posix() for p in ROOT.rglob("*") if p.is_file()}
+    assert on_disk == set(built)
+    for name, data in built.items():
+        if name.endswith(".png"):
+            # PNG bytes depend on the zlib build; the pixels are what matters.
+            built_image = Image.open(io.BytesIO(data))
+            with Image.open(ROOT / name) as committed:
+                assert committed.mode == built_image.mode
+                np.testing.assert_array_equal(np.asarray(committed), np.asarray(built_image))
+        else:
+            assert (ROOT / name).read_bytes() == data, name
+
+
+def test_generator_is_deterministic():
+    generator = _generator()
+    assert generator.build() == generator.build()
+
+
+def test_encoder_writes_the_reference_bytes():
+    generator = _generator()
+    canonical = {
+        name: fields
+        for name, (fields, _) in generator.VALID.items()
+        if all(
+            getattr(fields, f.name) == f.default
+            for f in dataclasses.fields(fields)
+            if f.default is not dataclasses.MISSING
+        )
+    }
+    assert len(canonical) >= 12
+    for name, fields in canonical.items():
+        q = ccodec.Quantized(fields.palette, fields.labels)
+        assert ccodec.encode_quantized(q) == (ROOT / f"valid/{name}.ccz").read_bytes(), name
