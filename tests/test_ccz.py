@@ -291,6 +291,21 @@ def test_header_rules_run_before_the_palette_is_read():
 # -- limits --------------------------------------------------------------------------
 
 
+def _peak_memory(function, *args) -> int:
+    """Peak bytes traced by tracemalloc (Python, NumPy, zstd output) during the call."""
+    tracemalloc.start()
+    try:
+        function(*args)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def _raises(function, *args) -> None:
+    with pytest.raises(CczError):
+        function(*args)
+
+
 def test_max_pixels_is_inclusive_and_can_be_raised_or_removed():
     data = encode_quantized(_random(3, 1, 10, 10))
     assert decode(data, max_pixels=100).width == 10
@@ -302,14 +317,9 @@ def test_max_pixels_is_inclusive_and_can_be_raised_or_removed():
 
 def test_huge_dimensions_are_refused_before_any_allocation():
     data = _patch(_patch(GOOD, "I", 12, 100_000), "I", 16, 100_000)
-    tracemalloc.start()
-    try:
-        with pytest.raises(LimitError, match="10,000,000,000 pixels"):
-            decode(data)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert peak < 100_000
+    with pytest.raises(LimitError, match="10,000,000,000 pixels"):
+        decode(data)
+    assert _peak_memory(_raises, decode, data) < 100_000
 
 
 def _frame_claiming(content_size: int) -> bytes:
@@ -326,26 +336,15 @@ def _with_payload(data: bytes, payload: bytes) -> bytes:
 def test_a_frame_claiming_a_huge_content_size_allocates_nothing():
     # python-zstandard would allocate the declared 4 GiB before decoding.
     data = _with_payload(GOOD, _frame_claiming(4 << 30))
-    tracemalloc.start()
-    try:
-        with pytest.raises(CorruptError, match="frame declares 4294967296 bytes"):
-            decode(data)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert peak < 1 << 20
+    with pytest.raises(CorruptError, match="frame declares 4294967296 bytes"):
+        decode(data)
+    assert _peak_memory(_raises, decode, data) < 1 << 20
 
 
 def test_decode_memory_is_a_small_multiple_of_the_image():
     q = Quantized(np.arange(256, dtype=np.uint8)[:, None], np.zeros((1000, 1000), np.uint8))
     data = encode_quantized(q, level=1)
-    tracemalloc.start()
-    try:
-        decode(data)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert peak < 4 * q.width * q.height
+    assert _peak_memory(decode, data) < 4 * q.width * q.height
 
 
 def test_all_errors_are_cczerrors():
