@@ -106,7 +106,7 @@ input_argument = click.argument("input", type=click.Path(path_type=Path))
 output_argument = click.argument("output", type=click.Path(path_type=Path))
 
 
-@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("ccodec", cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="ccodec")
 def main() -> None:
     """Compress images by k-means colour quantization into .ccz files, and back.

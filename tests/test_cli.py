@@ -1,0 +1,468 @@
+"""The ccodec command, through click's CliRunner: every path and every error."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner, Result
+from PIL import Image
+
+import ccodec
+from ccodec import cli
+from ccodec.cli import main
+
+SUMMARY = re.compile(
+    r"^(?P<name>\S+): (?P<w>\d+)x(?P<h>\d+) (?P<mode>\w+), K=(?P<k>\d+), MSE (?P<mse>[\d.]+), "
+    r"PSNR (?P<psnr>[\d.]+|inf) dB, (?P<bytes>[\d,]+) bytes, (?P<bpp>[\d.]+) bpp$"
+)
+
+
+def run(*args: object) -> Result:
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def assert_ok(result: Result) -> None:
+    assert result.exit_code == 0, result.output
+    assert result.exception is None
+
+
+def assert_error(result: Result, *fragments: str, code: int = 1) -> None:
+    """One line on stderr (click's usage format for code 2), no traceback, nothing on stdout."""
+    assert result.exit_code == code, result.output
+    assert isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output
+    assert result.stdout == ""
+    if code == 1 or code == 130:
+        assert result.stderr.startswith("ccodec: error: ")
+        assert result.stderr.count("\n") == 1
+        message = result.stderr
+    else:
+        message = result.stderr.splitlines()[-1]
+        assert message.startswith("Error: ")
+    for fragment in fragments:
+        assert fragment in message, message
+
+
+@pytest.fixture
+def ccz_file(image_file, tmp_path) -> Path:
+    out = tmp_path / "in.ccz"
+    assert_ok(run("encode", image_file(), out, "-k", 8, "-q"))
+    return out
+
+
+# -- top level ---------------------------------------------------------------------------
+
+
+def test_version():
+    result = run("--version")
+    assert_ok(result)
+    assert result.output == f"ccodec, version {ccodec.__version__}\n"
+
+
+@pytest.mark.parametrize("command", [[], ["encode"], ["decode"], ["stats"], ["writers"]])
+def test_help(command):
+    result = run(*command, "--help")
+    assert_ok(result)
+    assert result.output.startswith(f"Usage: ccodec {' '.join(command)}".rstrip())
+
+
+def test_decode_help_says_jpeg_is_lossy():
+    assert "JPEG is lossy" in run("decode", "--help").output
+
+
+def test_python_dash_m():
+    result = subprocess.run(
+        [sys.executable, "-m", "ccodec", "--help"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Usage: ccodec ")
+    assert "encode" in result.stdout
+
+
+def test_no_command_shows_usage():
+    result = run()
+    assert result.exit_code in (0, 2)
+    assert "Usage: ccodec" in result.output
+
+
+# -- encode ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["L", "LA", "RGB", "RGBA"])
+def test_encode_writes_a_ccz_and_prints_one_summary_line(image_file, tmp_path, mode):
+    source = image_file(mode=mode)
+    out = tmp_path / "out.ccz"
+    result = run("encode", source, out, "-k", 16)
+    assert_ok(result)
+    assert result.stderr == ""
+    match = SUMMARY.match(result.stdout.rstrip("\n"))
+    assert match, result.stdout
+    assert result.stdout.count("\n") == 1
+    q = ccodec.decode(out.read_bytes())
+    size = out.stat().st_size
+    assert (match["name"], match["mode"], match["w"], match["h"]) == (str(out), mode, "24", "16")
+    assert int(match["k"]) == q.k == 16
+    assert int(match["bytes"].replace(",", "")) == size
+    assert float(match["bpp"]) == pytest.approx(8 * size / (24 * 16), abs=1e-3)
+    pixels = ccodec.to_pixels(Image.open(source))
+    error = ccodec.mse(pixels, q.to_array())
+    assert float(match["mse"]) == pytest.approx(error, abs=1e-6)
+    assert float(match["psnr"]) == pytest.approx(ccodec.psnr(error), abs=0.01)
+
+
+def test_encode_matches_the_library(image_file, tmp_path):
+    source = image_file()
+    out = tmp_path / "out.ccz"
+    assert_ok(run("encode", "-k", 5, "--seed", 3, "--max-iter", 7, "--level", 3, source, out))
+    expected = ccodec.encode(ccodec.open_image(source), 5, seed=3, max_iter=7, level=3)
+    assert out.read_bytes() == expected
+
+
+def test_encode_is_deterministic(image_file, tmp_path):
+    source = image_file(size=(64, 48))
+    assert_ok(run("encode", source, "-k", 16, tmp_path / "a.ccz"))
+    assert_ok(run("encode", source, tmp_path / "b.ccz", "--colors", 16))
+    assert (tmp_path / "a.ccz").read_bytes() == (tmp_path / "b.ccz").read_bytes()
+
+
+def test_encode_quiet_prints_nothing(image_file, tmp_path):
+    result = run("encode", image_file(), tmp_path / "out.ccz", "-k", 4, "-q")
+    assert_ok(result)
+    assert result.output == ""
+    assert (tmp_path / "out.ccz").exists()
+
+
+def test_encode_exact_image_reports_infinite_psnr(tmp_path):
+    source = tmp_path / "flat.png"
+    Image.new("RGB", (4, 4), (10, 20, 30)).save(source)
+    result = run("encode", source, tmp_path / "out.ccz", "-k", 2)
+    assert_ok(result)
+    assert "K=1, MSE 0.000000, PSNR inf dB" in result.output
+
+
+def test_encode_reads_a_ccz_input(ccz_file, tmp_path):
+    result = run("encode", ccz_file, tmp_path / "again.ccz", "-k", 8)
+    assert_ok(result)
+    assert "MSE 0.000000" in result.output  # 8 colours re-quantized to 8: exact
+
+
+def test_encode_force_overwrites(image_file, tmp_path):
+    out = tmp_path / "out.ccz"
+    out.write_bytes(b"old")
+    assert_error(run("encode", image_file(), out, "-k", 4), "already exists", "--force")
+    assert out.read_bytes() == b"old"
+    assert_ok(run("encode", image_file(), out, "-k", 4, "-f"))
+    assert ccodec.decode(out.read_bytes()).k == 4
+
+
+@pytest.mark.parametrize("k", ["0", "257", "-1", "abc", "1.5"])
+def test_encode_k_out_of_range_is_a_usage_error(image_file, tmp_path, k):
+    result = run("encode", image_file(), tmp_path / "out.ccz", f"-k={k}")
+    assert_error(result, "-k", code=2)
+    assert not (tmp_path / "out.ccz").exists()
+
+
+def test_encode_needs_k(image_file, tmp_path):
+    assert_error(run("encode", image_file(), tmp_path / "out.ccz"), "'-k'", code=2)
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("--seed", "-1"), ("--max-iter", "0"), ("--level", "23")]
+)
+def test_encode_other_options_out_of_range(image_file, tmp_path, option, value):
+    assert_error(run("encode", image_file(), tmp_path / "o.ccz", "-k", 2, option, value), code=2)
+
+
+def test_encode_missing_input(tmp_path):
+    missing = tmp_path / "missing.png"
+    assert_error(run("encode", missing, tmp_path / "o.ccz", "-k", 4), f"{missing}: no such file")
+    assert os.listdir(tmp_path) == []
+
+
+def test_encode_input_is_a_directory(tmp_path):
+    assert_error(run("encode", tmp_path, tmp_path / "o.ccz", "-k", 4), "is a directory")
+
+
+def test_encode_input_is_not_an_image(tmp_path):
+    text = tmp_path / "notes.txt"
+    text.write_text("hello")
+    assert_error(run("encode", text, tmp_path / "o.ccz", "-k", 4), "notes.txt", "not an image")
+    assert os.listdir(tmp_path) == ["notes.txt"]
+
+
+def test_encode_input_is_a_truncated_image(image_file, tmp_path):
+    source = image_file()
+    source.write_bytes(source.read_bytes()[:60])
+    assert_error(run("encode", source, tmp_path / "o.ccz", "-k", 4), str(source))
+    assert not (tmp_path / "o.ccz").exists()
+
+
+def test_encode_output_folder_missing(image_file, tmp_path):
+    out = tmp_path / "nowhere" / "o.ccz"
+    assert_error(run("encode", image_file(), out, "-k", 4), "nowhere does not exist")
+
+
+def test_encode_output_folder_not_writable(image_file, tmp_path, monkeypatch):
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0o500)
+    if os.geteuid() == 0:  # root ignores the mode bits; simulate the refusal
+        real_access = os.access
+        monkeypatch.setattr(
+            os, "access", lambda path, mode: Path(path) != folder and real_access(path, mode)
+        )
+    try:
+        assert_error(run("encode", image_file(), folder / "o.ccz", "-k", 4), "permission denied")
+    finally:
+        folder.chmod(0o700)
+    assert os.listdir(folder) == []
+
+
+def test_encode_output_is_the_input(ccz_file):
+    before = ccz_file.read_bytes()
+    assert_error(run("encode", ccz_file, ccz_file, "-k", 2, "-f"), "same file as the input")
+    assert ccz_file.read_bytes() == before
+
+
+def test_encode_refuses_an_image_extension(image_file, tmp_path):
+    result = run("encode", image_file(), tmp_path / "out.png", "-k", 4)
+    assert_error(result, "encode writes .ccz files, not .png", "ccodec decode")
+    assert not (tmp_path / "out.png").exists()
+
+
+def test_encode_interrupted_leaves_nothing(image_file, tmp_path, monkeypatch):
+    source = image_file()
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "encode_image", interrupted)
+    result = run("encode", source, tmp_path / "o.ccz", "-k", 4)
+    assert_error(result, "interrupted", code=130)
+    assert sorted(os.listdir(tmp_path)) == ["in.png"]
+
+
+# -- decode ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["out.png", "out.webp", "out.tiff", "out.bmp", "out.ccz"])
+def test_decode_exact_formats(ccz_file, tmp_path, name):
+    out = tmp_path / name
+    result = run("decode", ccz_file, out)
+    assert_ok(result)
+    assert result.stdout.startswith(f"{out}: 24x16 RGB, K=8, ")
+    assert result.stdout.endswith(f", {out.stat().st_size:,} bytes\n")
+    q = ccodec.decode(ccz_file.read_bytes())
+    assert np.array_equal(np.asarray(Image.open(out).convert("RGB")), q.to_array())
+
+
+def test_decode_jpeg_with_quality(ccz_file, tmp_path):
+    assert_ok(run("decode", ccz_file, tmp_path / "low.jpg", "--quality", 10, "-q"))
+    assert_ok(run("decode", ccz_file, tmp_path / "high.jpg", "--quality", 95, "-q"))
+    low, high = (tmp_path / "low.jpg"), (tmp_path / "high.jpg")
+    assert Image.open(low).format == "JPEG" and Image.open(low).size == (24, 16)
+    assert low.stat().st_size < high.stat().st_size
+
+
+def test_decode_format_option_overrides_the_extension(ccz_file, tmp_path):
+    out = tmp_path / "picture.data"
+    assert_ok(run("decode", ccz_file, out, "--format", "PNG", "-q"))
+    assert Image.open(out).format == "PNG"
+
+
+def test_decode_unknown_extension_lists_writers(ccz_file, tmp_path):
+    result = run("decode", ccz_file, tmp_path / "out.xyz")
+    assert_error(result, "no writer for '.xyz'", "png (.png)", "jpeg (.jpg", "webp")
+    assert not (tmp_path / "out.xyz").exists()
+
+
+def test_decode_unknown_format_name(ccz_file, tmp_path):
+    assert_error(run("decode", ccz_file, tmp_path / "o.png", "--format", "nope"), "'nope'")
+
+
+@pytest.mark.parametrize(("name", "quality"), [("o.jpg", 0), ("o.jpg", 96), ("o.png", 50)])
+def test_decode_bad_quality(ccz_file, tmp_path, name, quality):
+    assert_error(run("decode", ccz_file, tmp_path / name, "--quality", quality), "quality")
+    assert not (tmp_path / name).exists()
+
+
+def test_decode_max_pixels(ccz_file, tmp_path):
+    out = tmp_path / "o.png"
+    assert_error(run("decode", ccz_file, out, "--max-pixels", 100), "above the limit of 100")
+    assert not out.exists()
+    assert_ok(run("decode", ccz_file, out, "--max-pixels", 384, "-q"))
+    assert_ok(run("decode", ccz_file, out, "--max-pixels", 0, "-q", "-f"))
+
+
+def test_decode_missing_input(tmp_path):
+    assert_error(run("decode", tmp_path / "no.ccz", tmp_path / "o.png"), "no.ccz: no such file")
+
+
+def test_decode_input_is_a_directory(tmp_path):
+    assert_error(run("decode", tmp_path, tmp_path / "o.png"), "is a directory")
+
+
+def test_decode_input_is_not_ccz(image_file, tmp_path):
+    assert_error(run("decode", image_file(), tmp_path / "o.png"), "in.png: not a .ccz file")
+    assert not (tmp_path / "o.png").exists()
+
+
+@pytest.mark.parametrize("length", [0, 4, 11, 39, 40, 60, -1])
+def test_decode_truncated_ccz(ccz_file, tmp_path, length):
+    ccz_file.write_bytes(ccz_file.read_bytes()[:length])
+    assert_error(run("decode", ccz_file, tmp_path / "o.png"), f"{ccz_file}: ")
+    assert not (tmp_path / "o.png").exists()
+
+
+@pytest.mark.parametrize("offset", [9, 16, 45, -5])
+def test_decode_corrupt_ccz(ccz_file, tmp_path, offset):
+    data = bytearray(ccz_file.read_bytes())
+    data[offset] ^= 0x5A
+    ccz_file.write_bytes(bytes(data))
+    assert_error(run("decode", ccz_file, tmp_path / "o.png"), f"{ccz_file}: ")
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_decode_trailing_bytes(ccz_file, tmp_path):
+    ccz_file.write_bytes(ccz_file.read_bytes() + b"extra")
+    assert_error(run("decode", ccz_file, tmp_path / "o.png"), "trailing bytes")
+
+
+def test_decode_output_exists(ccz_file, tmp_path):
+    out = tmp_path / "o.png"
+    out.write_bytes(b"keep")
+    assert_error(run("decode", ccz_file, out), "already exists", "--force")
+    assert out.read_bytes() == b"keep"
+    assert_ok(run("decode", ccz_file, out, "--force", "-q"))
+    assert Image.open(out).format == "PNG"
+
+
+def test_decode_output_is_the_input(ccz_file):
+    before = ccz_file.read_bytes()
+    assert_error(run("decode", ccz_file, ccz_file, "-f"), "same file as the input")
+    assert ccz_file.read_bytes() == before
+
+
+def test_decode_output_folder_missing(ccz_file, tmp_path):
+    assert_error(run("decode", ccz_file, tmp_path / "no" / "o.png"), "does not exist")
+
+
+def test_decode_writer_failure_leaves_nothing(ccz_file, tmp_path):
+    source = tmp_path / "rgba.ccz"
+    q = ccodec.Quantized(
+        np.array([[0, 0, 0, 0], [9, 9, 9, 255]], np.uint8), np.eye(3, dtype=np.uint8)
+    )
+    source.write_bytes(ccodec.encode_quantized(q))
+    assert_error(run("decode", source, tmp_path / "o.bmp"), "cannot write this RGBA image as BMP")
+    assert not (tmp_path / "o.bmp").exists()
+
+
+def test_decode_interrupted_mid_write_leaves_nothing(ccz_file, tmp_path, monkeypatch):
+    from ccodec.writers import png
+
+    def interrupted(q, fp, **options):
+        fp.write(b"partial")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(png, "write", interrupted)
+    assert_error(run("decode", ccz_file, tmp_path / "o.png"), "interrupted", code=130)
+    assert sorted(os.listdir(tmp_path)) == ["in.ccz", "in.png"]
+
+
+# -- stats -------------------------------------------------------------------------------
+
+TABLE_ROW = re.compile(r"^\s*(\d+)\s+([\d.e-]+)\s+([\d.]+|inf)\s+([\d,]+)\s+([\d.]+)\s+([\d.]+)x$")
+
+
+def _table(output: str) -> list[tuple[str, ...]]:
+    lines = output.splitlines()
+    assert lines[1].split() == ["K", "MSE", "PSNR", "dB", ".ccz", "bytes", "bpp", "ratio"]
+    rows = [TABLE_ROW.match(line) for line in lines[2:]]
+    assert all(rows), output
+    return [row.groups() for row in rows]
+
+
+def test_stats_without_file_uses_the_bundled_sample_and_default_ks():
+    result = run("stats")
+    assert_ok(result)
+    assert result.output.startswith("astronaut.png: 512x512, 3 channels, 786,432 raw bytes")
+    rows = _table(result.output)
+    assert [int(r[0]) for r in rows] == [2, 5, 10, 20, 50]
+    psnrs = [float(r[2]) for r in rows]
+    assert psnrs == sorted(psnrs)  # more colours, less error
+
+
+def test_stats_of_an_image(image_file):
+    source = image_file()
+    result = run("stats", source, "-k", "1,3,256", "--seed", 2)
+    assert_ok(result)
+    rows = _table(result.output)
+    assert [int(r[0]) for r in rows] == [1, 3, 256]
+    expected = ccodec.report.k_table(ccodec.to_pixels(Image.open(source)), [3], seed=2)[0]
+    k, mse, psnr, nbytes, bpp, ratio = rows[1]
+    assert float(mse) == pytest.approx(expected.mse, rel=1e-5)
+    assert int(nbytes.replace(",", "")) == expected.nbytes
+    assert float(ratio) == pytest.approx(24 * 16 * 3 / expected.nbytes, abs=0.05)
+
+
+def test_stats_of_a_ccz_file(ccz_file):
+    result = run("stats", ccz_file)
+    assert_ok(result)
+    fields = dict(re.findall(r"^  (\S.*?)\s{2,}(.*)$", result.output, re.MULTILINE))
+    size = ccz_file.stat().st_size
+    assert fields["size"] == "24x16"
+    assert (fields["mode"], fields["K"], fields["bits per index"]) == ("RGB", "8", "4")
+    assert fields["version"] == "1.0"
+    assert fields["header+palette"] == f"{40 + 8 * 3 + 4} bytes"
+    assert fields["payload"] == f"{size - 68:,} bytes"
+    assert fields["total"] == f"{size:,} bytes"
+    assert float(fields["bits per pixel"]) == pytest.approx(8 * size / 384, abs=1e-3)
+
+
+@pytest.mark.parametrize("ks", ["0", "2,257", "a,b", "2,,3", ""])
+def test_stats_bad_k_list(image_file, ks):
+    assert_error(run("stats", image_file(), "-k", ks), "-k", code=2)
+
+
+def test_stats_missing_file(tmp_path):
+    assert_error(run("stats", tmp_path / "nope.png"), "nope.png: no such file")
+
+
+def test_stats_corrupt_ccz(ccz_file):
+    data = bytearray(ccz_file.read_bytes())
+    data[-3] ^= 0xFF
+    ccz_file.write_bytes(bytes(data))
+    assert_error(run("stats", ccz_file), f"{ccz_file}: ")
+
+
+# -- writers -----------------------------------------------------------------------------
+
+
+def test_writers_lists_builtins_and_pillow_formats():
+    result = run("writers")
+    assert_ok(result)
+    lines = result.output.splitlines()
+    assert lines[0].split()[:4] == ["name", "extensions", "output", "source"]
+    rows = {line.split()[0]: line for line in lines[1:]}
+    assert "exact" in rows["png"] and "built-in" in rows["png"]
+    assert "lossy" in rows["jpeg"] and ".jpg" in rows["jpeg"]
+    assert "pillow" in rows["webp"]
+
+
+def test_writers_reports_a_broken_plugin_on_stderr(monkeypatch, fresh_writer_registry):
+    from importlib.metadata import EntryPoint
+
+    from ccodec import writers
+
+    broken = EntryPoint("broken", "no_such_module_xyz:W", writers.ENTRY_POINT_GROUP)
+    monkeypatch.setattr(writers, "entry_points", lambda *, group: [broken])
+    result = run("writers")
+    assert_ok(result)
+    assert "png" in result.stdout
+    assert result.stderr.startswith("ccodec: warning: writer plugin 'broken'")
