@@ -189,6 +189,15 @@ class Impostor(FakeWriter):
 
 def explode():
     raise RuntimeError("boom")
+
+
+class Buggy(FakeWriter):
+    name = "buggy"
+    extensions = (".bug",)
+
+    @staticmethod
+    def write(q, fp):
+        raise ZeroDivisionError("division by zero")
 """
 
 
@@ -250,3 +259,9 @@ def test_plugins_load_on_first_lookup_only_once(monkeypatch, fresh_writer_regist
     available_writers()
     get_writer("png")
     assert calls == [{"group": "ccodec.writers"}]
+
+
+def test_plugin_bug_becomes_an_output_error_naming_it(monkeypatch, plugin_module, make_quantized):
+    _entry_points(monkeypatch, ("buggy", f"{plugin_module}:Buggy"))
+    with pytest.raises(OutputError, match="writer plugin 'buggy' failed: ZeroDivisionError"):
+        writer_for_path("x.bug").write(make_quantized(), io.BytesIO())

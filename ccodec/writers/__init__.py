@@ -25,7 +25,7 @@ from importlib.metadata import EntryPoint, entry_points
 from pathlib import PurePath
 from typing import Any, BinaryIO
 
-from ..errors import OptionError
+from ..errors import CczError, OptionError, OutputError
 from ..quantize import Quantized
 
 __all__ = [
@@ -67,7 +67,18 @@ class Writer:
                 raise OptionError(
                     f"the {self.name} writer does not take {', '.join(unknown)} (it takes {takes})"
                 )
-        self._function()(q, fp, **dict(self.fixed), **options)
+        function = self._function()
+        if self.source in ("built-in", "pillow"):
+            function(q, fp, **dict(self.fixed), **options)
+            return
+        try:
+            function(q, fp, **options)
+        except CczError:
+            raise
+        except Exception as exc:  # a bug in someone else's package: name it, no traceback
+            raise OutputError(
+                f"writer plugin {self.name!r} failed: {type(exc).__name__}: {exc}"
+            ) from exc
 
     def _function(self) -> Callable[..., None]:
         if callable(self.target):
