@@ -23,7 +23,7 @@ from .errors import CczError, FormatError, InputError, OptionError
 from .images import open_image, to_pixels
 from .metrics import bits_per_pixel, mse, psnr
 from .output import check_output, write_atomic
-from .quantize import MAX_COLORS, Quantized
+from .quantize import MAX_COLORS, MODES, Quantized
 from .report import ccz_info, k_table
 from .writers import available_writers, broken_plugins, get_writer, writer_for_path
 
@@ -226,8 +226,7 @@ def stats(file: Path | None, ks: tuple[int, ...], seed: int, max_pixels: int) ->
         rows = k_table(pixels, ks, seed=seed)
     height, width, channels = pixels.shape
     click.echo(
-        f"{path.name}: {width}x{height}, {channels} channel{'s' * (channels > 1)}, "
-        f"{pixels.size:,} raw bytes, seed {seed}"
+        f"{path.name}: {width}x{height} {MODES[channels]}, {pixels.size:,} raw bytes, seed {seed}"
     )
     click.echo(f"{'K':>4} {'MSE':>11} {'PSNR dB':>8} {'.ccz bytes':>11} {'bpp':>7} {'ratio':>7}")
     for row in rows:

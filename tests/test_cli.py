@@ -27,6 +27,12 @@ def run(*args: object) -> Result:
     return CliRunner().invoke(main, [str(a) for a in args])
 
 
+def load(path: Path) -> tuple[str, tuple[int, int], np.ndarray]:
+    """Format, size and RGB pixels of an image file, closed again."""
+    with Image.open(path) as image:
+        return image.format, image.size, np.asarray(image.convert("RGB"))
+
+
 def assert_ok(result: Result) -> None:
     assert result.exit_code == 0, result.output
     assert result.exception is None
@@ -110,7 +116,7 @@ def test_encode_writes_a_ccz_and_prints_one_summary_line(image_file, tmp_path, m
     assert int(match["k"]) == q.k == 16
     assert int(match["bytes"].replace(",", "")) == size
     assert float(match["bpp"]) == pytest.approx(8 * size / (24 * 16), abs=1e-3)
-    pixels = ccodec.to_pixels(Image.open(source))
+    pixels = ccodec.to_pixels(ccodec.open_image(source))
     error = ccodec.mse(pixels, q.to_array())
     assert float(match["mse"]) == pytest.approx(error, abs=1e-6)
     assert float(match["psnr"]) == pytest.approx(ccodec.psnr(error), abs=0.01)
@@ -259,21 +265,21 @@ def test_decode_exact_formats(ccz_file, tmp_path, name):
     assert result.stdout.startswith(f"{out}: 24x16 RGB, K=8, ")
     assert result.stdout.endswith(f", {out.stat().st_size:,} bytes\n")
     q = ccodec.decode(ccz_file.read_bytes())
-    assert np.array_equal(np.asarray(Image.open(out).convert("RGB")), q.to_array())
+    assert np.array_equal(load(out)[2], q.to_array())
 
 
 def test_decode_jpeg_with_quality(ccz_file, tmp_path):
     assert_ok(run("decode", ccz_file, tmp_path / "low.jpg", "--quality", 10, "-q"))
     assert_ok(run("decode", ccz_file, tmp_path / "high.jpg", "--quality", 95, "-q"))
     low, high = (tmp_path / "low.jpg"), (tmp_path / "high.jpg")
-    assert Image.open(low).format == "JPEG" and Image.open(low).size == (24, 16)
+    assert load(low)[:2] == ("JPEG", (24, 16))
     assert low.stat().st_size < high.stat().st_size
 
 
 def test_decode_format_option_overrides_the_extension(ccz_file, tmp_path):
     out = tmp_path / "picture.data"
     assert_ok(run("decode", ccz_file, out, "--format", "PNG", "-q"))
-    assert Image.open(out).format == "PNG"
+    assert load(out)[0] == "PNG"
 
 
 def test_decode_unknown_extension_lists_writers(ccz_file, tmp_path):
@@ -340,7 +346,7 @@ def test_decode_output_exists(ccz_file, tmp_path):
     assert_error(run("decode", ccz_file, out), "already exists", "--force")
     assert out.read_bytes() == b"keep"
     assert_ok(run("decode", ccz_file, out, "--force", "-q"))
-    assert Image.open(out).format == "PNG"
+    assert load(out)[0] == "PNG"
 
 
 def test_decode_output_is_the_input(ccz_file):
@@ -391,7 +397,7 @@ def _table(output: str) -> list[tuple[str, ...]]:
 def test_stats_without_file_uses_the_bundled_sample_and_default_ks():
     result = run("stats")
     assert_ok(result)
-    assert result.output.startswith("astronaut.png: 512x512, 3 channels, 786,432 raw bytes")
+    assert result.output.startswith("astronaut.png: 512x512 RGB, 786,432 raw bytes, seed 0\n")
     rows = _table(result.output)
     assert [int(r[0]) for r in rows] == [2, 5, 10, 20, 50]
     psnrs = [float(r[2]) for r in rows]
@@ -404,7 +410,7 @@ def test_stats_of_an_image(image_file):
     assert_ok(result)
     rows = _table(result.output)
     assert [int(r[0]) for r in rows] == [1, 3, 256]
-    expected = ccodec.report.k_table(ccodec.to_pixels(Image.open(source)), [3], seed=2)[0]
+    expected = ccodec.report.k_table(ccodec.to_pixels(ccodec.open_image(source)), [3], seed=2)[0]
     k, mse, psnr, nbytes, bpp, ratio = rows[1]
     assert float(mse) == pytest.approx(expected.mse, rel=1e-5)
     assert int(nbytes.replace(",", "")) == expected.nbytes

@@ -22,9 +22,9 @@ def _written(name: str, q: ccodec.Quantized, **options) -> bytes:
 
 
 def _read(data: bytes, mode: str) -> tuple[Image.Image, np.ndarray]:
-    image = Image.open(io.BytesIO(data))
-    image.load()
-    pixels = np.asarray(image.convert(mode))
+    with Image.open(io.BytesIO(data)) as image:
+        image.load()
+        pixels = np.asarray(image.convert(mode))
     return image, pixels[..., 0] if pixels.ndim == 3 and mode == "L" else pixels
 
 
