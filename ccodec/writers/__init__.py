@@ -4,7 +4,8 @@ Three kinds, looked up in this order:
 
 - built-in: ``png`` (palette PNG, lossless), ``jpeg`` (lossy), ``ccz``;
 - plugins: objects other packages declare in the ``ccodec.writers`` entry-point
-  group, loaded the first time a writer is looked up, each checked as it loads;
+  group, loaded the first time a lookup gets past the built-ins, each checked
+  as it loads;
 - every other format Pillow can save (``webp``, ``tiff``, ``bmp``, ``gif``, ...).
 
 A module is imported only when its writer writes.
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import functools
 import importlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import PurePath
@@ -155,8 +156,11 @@ def _known() -> str:
     )
 
 
-def _all_writers() -> tuple[Writer, ...]:
-    return _BUILTINS + _plugins()[0] + _pillow_writers()
+def _all_writers() -> Iterator[Writer]:
+    """Built-ins, then plugins, then Pillow's formats, each group loaded only if reached."""
+    yield from _BUILTINS
+    yield from _plugins()[0]
+    yield from _pillow_writers()
 
 
 @functools.cache
