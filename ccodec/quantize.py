@@ -26,10 +26,20 @@ MODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
 # Distance matrices are built this many elements at a time (4 MiB of float32),
 # so memory grows with the number of colours, never colours x K.
 _CHUNK_ELEMENTS = 1 << 20
-# Above this many distinct colours, initialise and converge on a coarse
-# histogram first; the full-resolution Lloyd steps then only polish.
-_COARSE_ABOVE = 1 << 15
-_COARSE_BITS = 5
+# Above this many distinct colours, restart on a coarse histogram (5 or 6
+# bits a channel, when that leaves enough bins per cluster) and converge
+# roughly there; the full-resolution Lloyd steps then only polish.
+_COARSE_ABOVE = 1 << 13
+_COARSE_BITS = (5, 6)
+_COARSE_PER_CLUSTER = 32
+# Yinyang groups hold about this many centres, and cost one float per point
+# and group, capped at this many floats in all.
+_GROUP_SIZE = 16
+_MAX_GROUP_ELEMENTS = 1 << 25
+# Over-relaxed Lloyd steps go this far towards (and past) the mean.
+_RELAX = 1.9
+# A coarse level counts as settled when at most this fraction of points move.
+_ROUGH_CHANGES = 1e-3
 
 
 @dataclass(frozen=True, eq=False)
@@ -97,7 +107,7 @@ def quantize(
     *,
     seed: int | None = 0,
     max_iter: int = 300,
-    tol: float = 1e-5,
+    tol: float = 0.0,
 ) -> Quantized:
     """Reduce an image to at most `k` colours with k-means++ and Lloyd iterations.
 
@@ -105,14 +115,15 @@ def quantize(
     RGB, RGBA; alpha is clustered as one more channel). The result has exactly
     `k` palette entries, or fewer when the image has no more than `k` distinct
     colours, in which case it is exact. Iteration stops when the labels stop
-    changing, when the error falls by less than `tol` (relative) in a step,
-    or after `max_iter` steps. The same `seed` gives the same result;
+    changing (the default, ``tol=0``), when the centres move less than `tol`
+    times the pixels' mean per-channel variance in a step (scikit-learn's
+    rule), or after `max_iter` steps. The same `seed` gives the same result;
     ``seed=None`` draws a fresh one and records it in ``result.seed``.
 
-    >>> img = np.array([[[0, 0, 0], [0, 0, 0]], [[255, 0, 0], [250, 0, 0]]], np.uint8)
+    >>> img = np.array([[[0, 0, 0], [0, 0, 0]], [[255, 0, 0], [251, 0, 0]]], np.uint8)
     >>> q = quantize(img, 2, seed=0)
     >>> sorted(q.palette.tolist())
-    [[0, 0, 0], [252, 0, 0]]
+    [[0, 0, 0], [253, 0, 0]]
     """
     pixels = _validate_pixels(pixels)
     k = _validate_int("k", k, 1, MAX_COLORS)
@@ -162,81 +173,127 @@ def _quantize(
     flat: np.ndarray, k: int, rng: np.random.Generator, max_iter: int, tol: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Palette (K', C) uint8 and labels (N,) uint8 for flat (N, C) uint8 pixels."""
-    colors, inverse, counts = _histogram(flat)
+    keys, unique_keys, counts = _histogram(flat)
+    colors = _unpack(unique_keys, flat.shape[1])
     if len(colors) <= k:
-        return colors, inverse.astype(np.uint8)
+        color_labels = np.arange(len(colors), dtype=np.uint8)
+        return colors, _pixel_labels(keys, unique_keys, color_labels, flat.shape[1])
 
     points = colors.astype(np.float32) / 255
     weights = counts.astype(np.float64)
-    if len(colors) > _COARSE_ABOVE:
-        coarse_points, coarse_weights = _coarse_histogram(colors, points, weights)
-        if len(coarse_points) >= 4 * k:
-            centers = _kmeans_plusplus(coarse_points, coarse_weights, k, rng)
-            centers = _lloyd(coarse_points, coarse_weights, centers, max_iter, tol * 10)
-        else:
-            centers = _kmeans_plusplus(points, weights, k, rng)
-    else:
-        centers = _kmeans_plusplus(points, weights, k, rng)
-    centers = _lloyd(points, weights, centers, max_iter, tol)
-    palette, color_labels = _round_palette(colors, weights, centers)
-    return palette, color_labels[inverse]
+    # sklearn's convention: tol is relative to the mean per-channel variance.
+    threshold = tol * float(np.mean(_weighted_variance(points, weights)))
+    # Coarse to fine: restarts on the coarsest histogram, then each finer one
+    # starts from the previous centres and only polishes.
+    levels = [_bin_means(bins, points, weights) for bins in _coarse_bins(colors, k)]
+    levels.append((points, weights))
+    state = _best_of_restarts(*levels[0], k, rng, max_iter, threshold, len(levels) > 1)
+    for level, (level_points, level_weights) in enumerate(levels[1:], 2):
+        state = _State(level_points, level_weights, state.centers, rng)
+        state.iterate(max_iter, threshold, rough=level < len(levels))
+    palette, color_labels = _round_palette(state, colors)
+    return palette, _pixel_labels(keys, unique_keys, color_labels, flat.shape[1])
 
 
 def _histogram(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Distinct colours (M, C) uint8, the inverse index (N,), and counts (M,)."""
-    channels = flat.shape[1]
+    """Each pixel's packed colour key (N,), the distinct keys sorted (M,), and their counts."""
     keys = np.zeros(len(flat), np.uint32)
-    for c in range(channels):
+    for c in range(flat.shape[1]):
         keys |= flat[:, c].astype(np.uint32) << np.uint32(8 * c)
-    unique, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    # One sort of the keys: cheaper than np.unique's argsort for the inverse,
+    # which _pixel_labels gets from a lookup table instead.
+    ordered = np.sort(keys)
+    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    counts = np.diff(np.append(starts, len(ordered)))
+    return keys, ordered[starts], counts
+
+
+def _unpack(unique_keys: np.ndarray, channels: int) -> np.ndarray:
     shifts = np.arange(channels, dtype=np.uint32) * np.uint32(8)
-    colors = ((unique[:, None] >> shifts) & np.uint32(0xFF)).astype(np.uint8)
-    return colors, inverse.reshape(-1), counts
+    return ((unique_keys[:, None] >> shifts) & np.uint32(0xFF)).astype(np.uint8)
 
 
-def _coarse_histogram(
-    colors: np.ndarray, points: np.ndarray, weights: np.ndarray
+def _pixel_labels(
+    keys: np.ndarray, unique_keys: np.ndarray, color_labels: np.ndarray, channels: int
+) -> np.ndarray:
+    """The label of every pixel from the label of its colour."""
+    if channels <= 3:
+        # np.zeros maps untouched pages lazily, so the 16 MiB RGB table costs
+        # only the pages the image's colours land on.
+        table = np.zeros(1 << (8 * channels), np.uint8)
+        table[unique_keys] = color_labels
+        return table[keys]
+    return color_labels[np.searchsorted(unique_keys, keys)].astype(np.uint8)
+
+
+def _weighted_variance(points: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    mean = (weights @ points) / weights.sum()
+    return (weights @ (points - mean) ** 2) / weights.sum()
+
+
+def _coarse_bins(colors: np.ndarray, k: int) -> list[np.ndarray]:
+    """Each colour's bin in histograms with fewer bits, coarsest first; some may be skipped.
+
+    A level is kept when it has enough bins per cluster to place them well
+    and clearly fewer bins than the next finer one.
+    """
+    found = []
+    previous = len(colors)
+    for bits in reversed(_COARSE_BITS):
+        if previous <= _COARSE_ABOVE:
+            break
+        drop = 8 - bits
+        keys = np.zeros(len(colors), np.uint32)
+        for c in range(colors.shape[1]):
+            keys |= (colors[:, c] >> drop).astype(np.uint32) << np.uint32(bits * c)
+        unique, bins = np.unique(keys, return_inverse=True)
+        if len(unique) < _COARSE_PER_CLUSTER * k or len(unique) > previous // 2:
+            break
+        found.append(bins.reshape(-1))
+        previous = len(unique)
+    return found[::-1]
+
+
+def _bin_means(
+    bins: np.ndarray, points: np.ndarray, weights: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Merge colours that agree in their top bits into their weighted mean."""
-    drop = 8 - _COARSE_BITS
-    keys = np.zeros(len(colors), np.uint32)
-    for c in range(colors.shape[1]):
-        keys |= (colors[:, c] >> drop).astype(np.uint32) << np.uint32(_COARSE_BITS * c)
-    _, bins = np.unique(keys, return_inverse=True)
-    bins = bins.reshape(-1)
-    bin_weights = np.bincount(bins, weights=weights)
+    """The weighted mean point and total weight of each bin."""
+    totals = np.bincount(bins, weights=weights)
     sums = np.stack(
         [np.bincount(bins, weights=weights * points[:, c]) for c in range(points.shape[1])],
         axis=1,
     )
-    return (sums / bin_weights[:, None]).astype(np.float32), bin_weights
+    return (sums / totals[:, None]).astype(np.float32), totals
+
+
+def _best_of_restarts(
+    points: np.ndarray,
+    weights: np.ndarray,
+    k: int,
+    rng: np.random.Generator,
+    max_iter: int,
+    threshold: float,
+    rough: bool,
+) -> _State:
+    """k-means++ then Lloyd from several seeds; the run with the lowest inertia."""
+    best, best_inertia = None, np.inf
+    for _ in range(_restarts(k)):
+        state = _State(points, weights, _kmeans_plusplus(points, weights, k, rng), rng)
+        state.iterate(max_iter, threshold, rough)
+        inertia = state.inertia()
+        if inertia < best_inertia:
+            best, best_inertia = state, inertia
+    return best
+
+
+def _restarts(k: int) -> int:
+    # Single runs vary by a few per cent at small K; at large K the many
+    # clusters average out and a restart costs more.
+    return 8 if k <= 20 else 4 if k <= 64 else 2 if k <= 128 else 1
 
 
 def _squared_norms(points: np.ndarray) -> np.ndarray:
     return np.einsum("ij,ij->i", points, points)
-
-
-def _assign(
-    points: np.ndarray, centers: np.ndarray, points_sq: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Nearest centre of each point and the squared distance to it, in chunks."""
-    if points_sq is None:
-        points_sq = _squared_norms(points)
-    centers = centers.astype(np.float32)
-    centers_sq = _squared_norms(centers)
-    labels = np.empty(len(points), np.intp)
-    distances = np.empty(len(points), np.float32)
-    step = max(1, _CHUNK_ELEMENTS // len(centers))
-    for start in range(0, len(points), step):
-        chunk = points[start : start + step]
-        d = chunk @ (-2 * centers.T)
-        d += centers_sq
-        best = np.argmin(d, axis=1)
-        labels[start : start + step] = best
-        distances[start : start + step] = np.take_along_axis(d, best[:, None], 1)[:, 0]
-    distances += points_sq
-    np.maximum(distances, 0, out=distances)
-    return labels, distances
 
 
 def _kmeans_plusplus(
@@ -245,88 +302,254 @@ def _kmeans_plusplus(
     """Greedy weighted k-means++: of a few candidates per step keep the best."""
     n_trials = 2 + int(np.log(k))
     points_sq = _squared_norms(points)
-    first = int(np.searchsorted(np.cumsum(weights), rng.random() * weights.sum(), "right"))
-    centers = [points[min(first, len(points) - 1)]]
-    closest = _assign(points, centers[0][None], points_sq)[1].astype(np.float64)
+    cumulative = np.cumsum(weights)
+    first = min(
+        int(np.searchsorted(cumulative, rng.random() * cumulative[-1], "right")), len(points) - 1
+    )
+    centers = [first]
+    closest = _distances_to(points, points_sq, points[[first]])[:, 0]
     for _ in range(1, k):
         cumulative = np.cumsum(weights * closest)
         draws = rng.random(n_trials) * cumulative[-1]
         candidates = np.minimum(np.searchsorted(cumulative, draws, "right"), len(points) - 1)
-        best_potential, best_closest, best_index = np.inf, closest, candidates[0]
-        for index in candidates:
-            dist = _assign(points, points[index][None], points_sq)[1]
-            trial = np.minimum(closest, dist)
-            potential = float(weights @ trial)
-            if potential < best_potential:
-                best_potential, best_closest, best_index = potential, trial, index
-        centers.append(points[best_index])
-        closest = best_closest
-    return np.array(centers, np.float32)
+        trials = np.minimum(closest[:, None], _distances_to(points, points_sq, points[candidates]))
+        best = int(np.argmin(weights @ trials))
+        centers.append(int(candidates[best]))
+        closest = trials[:, best]
+    return points[centers]
 
 
-def _weighted_means(
-    points: np.ndarray, weights: np.ndarray, labels: np.ndarray, k: int
-) -> tuple[np.ndarray, np.ndarray]:
-    totals = np.bincount(labels, weights=weights, minlength=k)
-    sums = np.stack(
-        [
-            np.bincount(labels, weights=weights * points[:, c], minlength=k)
-            for c in range(points.shape[1])
-        ],
-        axis=1,
-    )
-    return sums, totals
+def _distances_to(points: np.ndarray, points_sq: np.ndarray, centers: np.ndarray) -> np.ndarray:
+    """Squared distances (N, len(centers)), for a few centres at a time."""
+    d = points @ (-2 * centers.T)
+    d += _squared_norms(centers)
+    d += points_sq[:, None]
+    return np.maximum(d, 0, out=d)
 
 
-def _lloyd(
-    points: np.ndarray, weights: np.ndarray, centers: np.ndarray, max_iter: int, tol: float
-) -> np.ndarray:
-    """Weighted Lloyd iterations from `centers` until stable; empty clusters re-seeded."""
-    k = len(centers)
+def _nearest_two(
+    points: np.ndarray, centers: np.ndarray, starts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Nearest centre of each point, the distance to it, and to the nearest other per group.
+
+    Groups are the runs of centres beginning at `starts`; the result's last
+    array is (N, len(starts)). Distances come from one matrix product per
+    chunk of a few MiB, so memory grows with the number of points, never
+    points x K.
+    """
+    n, k = len(points), len(centers)
+    labels = np.empty(n, np.intp)
+    first = np.empty(n, np.float32)
+    others = np.full((n, len(starts)), np.inf, np.float32)
+    minus_two_t = -2 * centers.T
+    centers_sq = _squared_norms(centers)
+    step = max(1, _CHUNK_ELEMENTS // k)
+    rows = np.arange(min(step, n))
+    for start in range(0, n, step):
+        chunk = points[start : start + step]
+        d = chunk @ minus_two_t
+        d += centers_sq
+        r = rows[: len(chunk)]
+        best = np.argmin(d, axis=1)
+        end = start + len(chunk)
+        labels[start:end] = best
+        first[start:end] = d[r, best]
+        if k > 1:
+            d[r, best] = np.inf
+            others[start:end] = np.minimum.reduceat(d, starts, axis=1)
     points_sq = _squared_norms(points)
-    previous_labels, previous_inertia = None, np.inf
-    for _ in range(max_iter):
-        labels, distances = _assign(points, centers, points_sq)
-        inertia = float(weights @ distances)
-        if previous_labels is not None and np.array_equal(labels, previous_labels):
-            break
-        if previous_inertia - inertia <= tol * previous_inertia:
-            break
-        sums, totals = _weighted_means(points, weights, labels, k)
-        empty = np.flatnonzero(totals == 0)
-        if len(empty):
-            # Re-seed each empty cluster at a colour far from its centre,
-            # weighted by how many pixels it stands for, as scikit-learn does.
-            far = np.argsort(-(weights * distances), kind="stable")[: len(empty)]
-            sums[empty], totals[empty] = points[far] * weights[far, None], weights[far]
-        centers = (sums / totals[:, None]).astype(np.float32)
-        previous_labels, previous_inertia = labels, inertia
-    return centers
+    first += points_sq
+    others += points_sq[:, None]
+    return labels, _root(first), _root(others)
 
 
-def _round_palette(
-    colors: np.ndarray, weights: np.ndarray, centers: np.ndarray
+def _groups(
+    centers: np.ndarray, n_points: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Round centres to 8 bits, then re-assign and re-round while the error falls.
+    """An order of the centres that puts nearby ones in runs, and where each run starts.
+
+    The runs are the groups of Yinyang k-means's bounds.
+    A point's lower bound per group then only falls by the largest step
+    within that group, not the largest of all K (Hamerly), so far fewer
+    points are looked at again when one centre jumps.
+    """
+    k = len(centers)
+    n_groups = min(k // _GROUP_SIZE, _MAX_GROUP_ELEMENTS // max(n_points, 1))
+    if n_groups <= 1:
+        return np.arange(k), np.zeros(1, np.intp)
+    seeds = centers[rng.choice(k, n_groups, replace=False)]
+    for _ in range(5):
+        group = _nearest_two(centers, seeds, np.zeros(1, np.intp))[0]
+        for g in range(n_groups):
+            if np.any(group == g):
+                seeds[g] = centers[group == g].mean(axis=0)
+    order = np.argsort(group, kind="stable")
+    return order, np.flatnonzero(np.diff(group[order], prepend=-1))
+
+
+def _root(squared: np.ndarray) -> np.ndarray:
+    return np.sqrt(np.maximum(squared, 0, out=squared), out=squared)
+
+
+def _half_gaps(centers: np.ndarray) -> np.ndarray:
+    """Half the distance from each centre to the nearest other (Hamerly's s).
+
+    A point closer than that to its centre cannot be closer to any other.
+    """
+    if len(centers) == 1:
+        return np.full(1, np.inf, np.float32)
+    diff = centers[:, None, :] - centers[None, :, :]
+    between = np.einsum("ijc,ijc->ij", diff, diff)
+    np.fill_diagonal(between, np.inf)
+    return np.sqrt(between.min(axis=1)) / 2
+
+
+class _State:
+    """Weighted Lloyd iterations with Yinyang's group bounds.
+
+    Each point keeps an upper bound on the distance to its centre and, per
+    group of nearby centres, a lower bound on the distance to any other in
+    the group; after the centres move, only points whose bounds cross are
+    looked at again.
+    """
+
+    def __init__(
+        self,
+        points: np.ndarray,
+        weights: np.ndarray,
+        centers: np.ndarray,
+        rng: np.random.Generator,
+    ) -> None:
+        self.points, self.weights = points, weights
+        order, self.starts = _groups(centers, len(points), rng)
+        self.centers = centers[order].astype(np.float32)
+        self.k = len(centers)
+        self.labels, self.upper, lower = _nearest_two(points, self.centers, self.starts)
+        # (groups, points): the per-point minimum then runs along whole rows.
+        self.lower = np.ascontiguousarray(lower.T)
+        self._recount()
+
+    def _recount(self) -> None:
+        w, labels = self.weights, self.labels
+        self.totals = np.bincount(labels, weights=w, minlength=self.k)
+        self.sums = np.stack(
+            [
+                np.bincount(labels, weights=w * self.points[:, c], minlength=self.k)
+                for c in range(self.points.shape[1])
+            ],
+            axis=1,
+        )
+
+    def inertia(self) -> float:
+        diff = self.points - self.centers[self.labels]
+        return float(self.weights @ np.einsum("ij,ij->i", diff, diff))
+
+    def means(self) -> tuple[np.ndarray, np.ndarray]:
+        """The weighted mean of each cluster; empty ones re-seeded far away."""
+        totals = self.totals
+        empty = np.flatnonzero(totals <= 0)
+        means = self.sums / np.where(totals > 0, totals, 1)[:, None]
+        if len(empty):
+            # As scikit-learn does: at the points that cost the most.
+            cost = self.weights * self.upper.astype(np.float64) ** 2
+            far = np.argsort(-cost, kind="stable")[: len(empty)]
+            means[empty] = self.points[far]
+        return means.astype(np.float32), empty
+
+    def move(self, centers: np.ndarray) -> int:
+        """Move the centres, restore exact labels; the number of points that changed."""
+        centers = centers.astype(np.float32)
+        delta = np.sqrt(np.einsum("ij,ij->i", centers - self.centers, centers - self.centers))
+        self.centers = centers
+        labels = self.labels
+        self.upper += delta[labels]
+        self.lower -= np.maximum.reduceat(delta, self.starts)[:, None]
+        bound = np.maximum(np.min(self.lower, axis=0), _half_gaps(centers)[labels])
+        check = np.flatnonzero(self.upper > bound)
+        if len(check) == 0:
+            return 0
+        diff = self.points[check] - centers[labels[check]]
+        self.upper[check] = np.sqrt(np.einsum("ij,ij->i", diff, diff))
+        check = check[self.upper[check] > bound[check]]
+        if len(check) == 0:
+            return 0
+        old = labels[check]
+        self._reassign(check)
+        moved = self.labels[check] != old
+        changed, old = check[moved], old[moved]
+        if len(changed) > len(labels) // 8:
+            self._recount()
+        elif len(changed):
+            w = self.weights[changed]
+            new = self.labels[changed]
+            self.totals += np.bincount(new, w, self.k) - np.bincount(old, w, self.k)
+            for c in range(self.points.shape[1]):
+                wx = w * self.points[changed, c]
+                self.sums[:, c] += np.bincount(new, wx, self.k) - np.bincount(old, wx, self.k)
+        return len(changed)
+
+    def _reassign(self, index: np.ndarray) -> None:
+        """Exact nearest centre and bounds for points[index]."""
+        self.labels[index], self.upper[index], lower = _nearest_two(
+            self.points[index], self.centers, self.starts
+        )
+        self.lower[:, index] = lower.T
+
+    def iterate(self, max_iter: int, threshold: float, rough: bool = False) -> None:
+        """Lloyd steps until the labels stop changing, the centres stop moving, or max_iter.
+
+        Steps start over-relaxed (past the mean, which cuts the long creep of
+        plain Lloyd on dense colour data) and turn plain at the first step
+        that raises the error. A `rough` run, on a coarse level that a finer
+        one will polish, also stops once almost no points change.
+        """
+        relax, error = _RELAX, self.inertia()
+        settled = _ROUGH_CHANGES * len(self.points) if rough else 0
+        for _ in range(max_iter):
+            means, empty = self.means()
+            shift = float(np.sum((means - self.centers) ** 2))
+            if relax != 1:
+                target = self.centers + relax * (means - self.centers)
+                target[empty] = means[empty]
+                means = target
+            changed = self.move(means)
+            if relax != 1:
+                new_error = self.inertia()
+                if new_error > error or changed == 0:
+                    relax = 1
+                error = new_error
+            elif (changed <= settled and not len(empty)) or shift <= threshold:
+                break
+
+
+def _round_palette(state: _State, colors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Round centres to 8 bits, then re-assign and re-centre while the error falls.
 
     Rounding moves every centre by up to half a level per channel; assigning
     the colours to the rounded palette (not keeping the float labels) and
     re-centring once or twice wins back most of that loss.
     """
-    # Integer colour values make float32 distances exact.
     values = colors.astype(np.float32)
-    values_sq = _squared_norms(values)
-    palette = np.clip(np.rint(centers * 255), 0, 255)
-    labels, distances = _assign(values, palette, values_sq)
-    error = float(weights @ distances)
+    palette = np.clip(np.rint(state.centers * 255), 0, 255)
+    state.move(palette / 255)
+    error = _palette_error(values, state.weights, palette, state.labels)
     for _ in range(3):
-        sums, totals = _weighted_means(values, weights, labels, len(palette))
-        used = totals > 0
-        candidate = palette.copy()
-        candidate[used] = np.clip(np.rint(sums[used] / totals[used, None]), 0, 255)
-        new_labels, new_distances = _assign(values, candidate, values_sq)
-        new_error = float(weights @ new_distances)
-        if new_error >= error:
+        means, _ = state.means()
+        candidate = np.clip(np.rint(means * 255), 0, 255)
+        if np.array_equal(candidate, palette):
             break
-        palette, labels, error = candidate, new_labels, new_error
-    return palette.astype(np.uint8), labels.astype(np.uint8)
+        labels = state.labels.copy()
+        state.move(candidate / 255)
+        new_error = _palette_error(values, state.weights, candidate, state.labels)
+        if new_error >= error:
+            state.labels = labels
+            break
+        palette, error = candidate, new_error
+    return palette.astype(np.uint8), state.labels.astype(np.uint8)
+
+
+def _palette_error(
+    values: np.ndarray, weights: np.ndarray, palette: np.ndarray, labels: np.ndarray
+) -> float:
+    diff = values - palette[labels].astype(np.float32)
+    return float(weights @ np.einsum("ij,ij->i", diff, diff))

@@ -1,0 +1,208 @@
+"""Behaviour of ccodec.quantize on tiny hand-checked images."""
+
+from __future__ import annotations
+
+import importlib
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ccodec import OptionError, Quantized, quantize
+from ccodec.metrics import mse
+
+# The module, not the function of the same name that ccodec re-exports.
+qmod = importlib.import_module("ccodec.quantize")
+
+ASTRONAUT = Path(qmod.__file__).parent / "data" / "astronaut.png"
+
+
+def rgb(*rows: list[tuple[int, int, int]]) -> np.ndarray:
+    return np.array(rows, np.uint8)
+
+
+def test_two_colours_four_pixels_exact():
+    img = rgb([(10, 20, 30), (200, 100, 0)], [(200, 100, 0), (10, 20, 30)])
+    q = quantize(img, 2)
+    assert isinstance(q, Quantized)
+    assert q.k == 2 and q.palette.dtype == np.uint8 and q.labels.dtype == np.uint8
+    assert sorted(map(tuple, q.palette.tolist())) == [(10, 20, 30), (200, 100, 0)]
+    first = q.labels[0, 0]
+    assert q.labels.tolist() == [[first, 1 - first], [1 - first, first]]
+    assert mse(q.to_array(), img) == 0
+
+
+def test_known_split_and_its_mse():
+    # Two pairs five levels either side of 5 and 205: each pixel is off by 5.
+    img = np.array([[0, 10, 200, 210]], np.uint8)
+    q = quantize(img, 2)
+    assert sorted(q.palette[:, 0].tolist()) == [5, 205]
+    assert q.to_array()[0].tolist() in ([5, 5, 205, 205],)
+    assert mse(q.to_array(), img) == pytest.approx(25 / 255**2)
+
+
+def test_weights_pull_the_centre():
+    # 0 alone, nine pixels of 120 and one of 200: the best split keeps 0 apart
+    # and puts the others at their weighted mean 128 (unweighted: 160).
+    img = np.array([[0] + [120] * 9 + [200]], np.uint8)
+    q = quantize(img, 2)
+    assert sorted(q.palette[:, 0].tolist()) == [0, 128]
+    assert mse(q.to_array(), img) == pytest.approx((9 * 8**2 + 72**2) / 11 / 255**2)
+
+
+def test_empty_cluster_is_reseeded():
+    points = np.array([[0.0], [0.01], [0.02], [0.5], [0.51]], np.float32)
+    weights = np.ones(len(points))
+    # The third centre lies beyond every point, so its cluster starts empty.
+    centers = np.array([[0.0], [0.5], [1.0]], np.float32)
+    state = qmod._State(points, weights, centers, np.random.default_rng(0))
+    assert np.bincount(state.labels, minlength=3).min() == 0
+    state.iterate(100, 0.0)
+    assert np.all(np.isfinite(state.centers))
+    assert np.bincount(state.labels, minlength=3).min() > 0
+
+
+def test_k_above_distinct_colours_is_exact_with_fewer_entries():
+    img = rgb([(1, 2, 3), (4, 5, 6), (1, 2, 3)])
+    q = quantize(img, 16)
+    assert q.k == 2
+    assert np.array_equal(q.to_array(), img)
+
+
+def test_many_colours_give_exactly_k_entries():
+    img = np.random.default_rng(0).integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    q = quantize(img, 7)
+    assert q.k == 7 and len(np.unique(q.labels)) == 7
+    assert q.labels.shape == (20, 30)
+
+
+@pytest.mark.parametrize("k", [1, 2, 256])
+def test_one_pixel(k):
+    img = rgb([(9, 8, 7)])
+    q = quantize(img, k)
+    assert q.palette.tolist() == [[9, 8, 7]] and q.labels.tolist() == [[0]]
+
+
+def test_one_colour():
+    img = np.full((5, 4, 3), 77, np.uint8)
+    q = quantize(img, 4)
+    assert q.k == 1 and np.array_equal(q.to_array(), img)
+
+
+def test_one_cluster_is_the_mean():
+    img = np.array([[0, 0, 0, 30]], np.uint8)
+    q = quantize(np.stack([img, img], -1)[..., :1], 1)
+    assert q.palette.tolist() == [[8]]  # 7.5 rounds to 8: re-centring keeps the better
+
+
+def test_alpha_is_clustered():
+    # Same colour, two opacities: only alpha separates them.
+    img = np.array(
+        [[[50, 60, 70, 0], [50, 60, 70, 0], [50, 60, 70, 255], [51, 60, 70, 255]]], np.uint8
+    )
+    q = quantize(img, 2)
+    assert sorted(q.palette[:, 3].tolist()) == [0, 255]
+    assert q.mode == "RGBA"
+
+
+@pytest.mark.parametrize(
+    ("shape", "mode"),
+    [((6, 5), "L"), ((6, 5, 1), "L"), ((6, 5, 2), "LA"), ((6, 5, 3), "RGB"), ((6, 5, 4), "RGBA")],
+)
+def test_every_mode(shape, mode):
+    img = np.random.default_rng(1).integers(0, 256, shape, dtype=np.uint8)
+    q = quantize(img, 4)
+    assert q.mode == mode and q.k == 4
+    assert q.to_image().mode == mode and q.to_image().size == (5, 6)
+    assert q.to_array().shape == (shape if len(shape) == 3 and shape[2] > 1 else (6, 5))
+
+
+def test_grey_levels_one_channel():
+    img = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    q = quantize(img, 4)
+    assert q.palette.shape == (4, 1)
+    # Uniform levels split into four equal runs centred near 32, 96, 160, 224.
+    assert np.abs(np.sort(q.palette[:, 0]) - [32, 96, 159, 223]).max() <= 2
+
+
+def noisy_image(seed: int = 0, size: int = 64) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 256, (4, 4, 3))
+    img = np.repeat(np.repeat(base, size // 4, 0), size // 4, 1)
+    return np.clip(img + rng.normal(0, 20, img.shape), 0, 255).astype(np.uint8)
+
+
+def test_same_seed_same_result():
+    img = noisy_image()
+    assert quantize(img, 8, seed=3) == quantize(img, 8, seed=3)
+
+
+def test_seed_is_recorded():
+    img = noisy_image()
+    assert quantize(img, 8, seed=5).seed == 5
+    q = quantize(img, 8, seed=None)
+    assert isinstance(q.seed, int)
+    assert quantize(img, 8, seed=q.seed) == q
+
+
+def test_different_seeds_are_each_deterministic():
+    img = noisy_image()
+    results = [quantize(img, 8, seed=s) for s in range(3)]
+    assert all(r == quantize(img, 8, seed=s) for s, r in enumerate(results))
+
+
+def test_error_falls_with_k_on_the_bundled_photo():
+    with Image.open(ASTRONAUT) as image:
+        img = np.asarray(image.convert("RGB"))
+    errors = [mse(quantize(img, k).to_array(), img) for k in (2, 16)]
+    # Plain k-means++ and Lloyd reach 0.0295 and 0.00177 on this image.
+    assert errors[0] < 0.0296 and errors[1] < 0.00180
+
+
+def test_tolerance_stops_early_but_stays_valid():
+    img = noisy_image()
+    loose = quantize(img, 8, tol=0.5)
+    assert (
+        loose.k == 8 and mse(loose.to_array(), img) >= mse(quantize(img, 8).to_array(), img) * 0.9
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"pixels": np.zeros((2, 2, 3), np.float32)}, "float32"),
+        ({"pixels": np.zeros((2, 2, 5), np.uint8)}, "(2, 2, 5)"),
+        ({"pixels": np.zeros((2,), np.uint8)}, "(2,)"),
+        ({"pixels": np.zeros((0, 3, 3), np.uint8)}, "(0, 3, 3)"),
+        ({"k": 0}, "k=0"),
+        ({"k": 257}, "k=257"),
+        ({"k": True}, "k=True"),
+        ({"k": 2.0}, "k=2.0"),
+        ({"max_iter": 0}, "max_iter=0"),
+        ({"seed": -1}, "seed=-1"),
+        ({"tol": -0.1}, "tol=-0.1"),
+        ({"tol": "0"}, "tol='0'"),
+    ],
+)
+def test_validation_errors_name_the_value(kwargs, message):
+    args = {"pixels": np.zeros((2, 2, 3), np.uint8), "k": 2} | kwargs
+    pixels, k = args.pop("pixels"), args.pop("k")
+    with pytest.raises(OptionError, match=None) as info:
+        quantize(pixels, k, **args)
+    assert message in str(info.value)
+    assert isinstance(info.value, ValueError)
+
+
+def test_memory_grows_with_pixels_not_pixels_times_k():
+    # 65,536 pixels of ~65,000 colours at K=256: an N x K float32 distance
+    # matrix alone would be 64 MiB, N x K x C three times that.
+    img = np.random.default_rng(0).integers(0, 256, (256, 256, 3), dtype=np.uint8)
+    tracemalloc.start()
+    try:
+        quantize(img, 256, max_iter=2)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 48 << 20, f"peak {peak / 2**20:.0f} MiB"
