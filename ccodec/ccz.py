@@ -183,18 +183,22 @@ def read_header(data: bytes, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> 
     (5, 3, 1, 'L', 1)
     """
     view = _byte_view(data)
-    _check_signature(view)
-    if len(view) < _FROZEN_SIZE:
+    if max_pixels is not None and (
+        isinstance(max_pixels, bool) or not isinstance(max_pixels, int) or max_pixels < 0
+    ):
+        raise OptionError(f"max_pixels must be a non-negative integer or None, not {max_pixels!r}")
+    _check_signature(view)  # rule 1
+    if len(view) < _FROZEN_SIZE:  # rule 2
         raise TruncatedError(f"truncated header: {len(view)} bytes, need at least {_FROZEN_SIZE}")
     major, minor, header_length = struct.unpack_from("<BBH", view, 8)
-    if major != MAJOR_VERSION:
+    if major != MAJOR_VERSION:  # rule 3
         raise UnsupportedError(
             f"unsupported .ccz version {major}.{minor}: this decoder reads version "
             f"{MAJOR_VERSION}.x"
         )
-    if header_length < HEADER_SIZE:
+    if header_length < HEADER_SIZE:  # rule 4
         raise CorruptError(f"header length {header_length} is below the minimum {HEADER_SIZE}")
-    if len(view) < HEADER_SIZE:
+    if len(view) < HEADER_SIZE:  # rule 5
         raise TruncatedError(f"truncated header: {len(view)} bytes, need {HEADER_SIZE}")
     header = Header(*_HEADER.unpack_from(view)[1:])
     _validate_header(header, max_pixels)
@@ -233,6 +237,7 @@ def _check_signature(view: memoryview) -> None:
 
 
 def _validate_header(h: Header, max_pixels: int | None) -> None:
+    """Rules 6-14: each field on its own, then the pixel limit, then the payload size."""
     if not 1 <= h.width <= _MAX_DIMENSION or not 1 <= h.height <= _MAX_DIMENSION:
         raise CorruptError(
             f"invalid dimensions {h.width}x{h.height}: each must be 1..{_MAX_DIMENSION}"
@@ -296,7 +301,7 @@ def decode(data: bytes, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Quant
     view = _byte_view(data)
     header = read_header(view, max_pixels=max_pixels)
     palette_end = header.payload_offset - _CRC.size
-    if len(view) < header.payload_offset:
+    if len(view) < header.payload_offset:  # rule 15
         if len(view) < header.header_length:
             what = "header"
         elif len(view) < palette_end:
@@ -308,14 +313,14 @@ def decode(data: bytes, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Quant
             f"{header.payload_offset}"
         )
     (stored_crc,) = _CRC.unpack_from(view, palette_end)
-    if zlib.crc32(view[:palette_end]) != stored_crc:
+    if zlib.crc32(view[:palette_end]) != stored_crc:  # rule 16
         raise ChecksumError("header/palette CRC-32 mismatch: the file is damaged")
     available = len(view) - header.payload_offset
-    if available < header.payload_length:
+    if available < header.payload_length:  # rule 17
         raise TruncatedError(
             f"truncated payload: {available} of {header.payload_length} bytes present"
         )
-    if available > header.payload_length:
+    if available > header.payload_length:  # rule 18
         raise CorruptError(f"{available - header.payload_length} trailing bytes after the payload")
 
     palette = np.frombuffer(view[header.palette_offset : palette_end], np.uint8)
@@ -329,7 +334,7 @@ def decode(data: bytes, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Quant
             f"not enough memory to decode a {header.width}x{header.height} image"
         ) from None
     largest = int(labels.max())
-    if largest >= header.k:
+    if largest >= header.k:  # rule 21
         row, col = np.argwhere(labels == largest)[0]
         raise CorruptError(f"index {largest} >= K={header.k} at row {row}, column {col}")
     return Quantized(palette, labels)
@@ -339,7 +344,7 @@ def _decompress(payload: memoryview, raw_size: int) -> bytes:
     """Decompress exactly `raw_size` bytes, refusing frames that claim otherwise.
 
     python-zstandard allocates whatever content size a frame declares, so the
-    frame header is read and checked first.
+    frame header is read and checked first (rule 19); then rule 20.
     """
     if bytes(payload[:4]) != _ZSTD_MAGIC:
         raise CorruptError("corrupt payload: not a zstd frame")

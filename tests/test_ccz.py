@@ -351,3 +351,9 @@ def test_all_errors_are_cczerrors():
     for error in (NotCczError, TruncatedError, CorruptError, ChecksumError, LimitError):
         assert issubclass(error, CczError)
     assert issubclass(ccodec.UnsupportedError, ccodec.FormatError)
+
+
+@pytest.mark.parametrize("limit", [-1, 1.5, "100", True])
+def test_max_pixels_must_be_a_non_negative_int_or_none(limit):
+    with pytest.raises(OptionError, match="max_pixels"):
+        decode(GOOD, max_pixels=limit)

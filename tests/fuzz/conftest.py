@@ -1,3 +1,3 @@
-"""The atheris harness is run by hand (see formats/ccz.md), never by pytest."""
+"""The atheris harness is run by hand (see its docstring), never collected by pytest."""
 
 collect_ignore = ["fuzz_decode.py"]

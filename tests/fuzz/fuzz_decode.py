@@ -5,6 +5,10 @@ restricted to the CCZ plugin may raise only ``OSError`` (and Pillow's own
 ``DecompressionBombError``). Anything else is a finding. A file that decodes
 must also survive a re-encode unchanged and give Pillow the same pixels.
 
+Each input is tried as it is and once more "fixed up": payload length, header
+CRC-32 and zstd checksum recomputed, so that mutations reach the rules behind
+the checksums instead of stopping at them.
+
     python tests/fuzz/fuzz_decode.py /tmp/ccz-corpus formats/conformance \\
         -max_total_time=660 -rss_limit_mb=4096
 
@@ -20,11 +24,15 @@ import warnings
 import atheris
 
 with atheris.instrument_imports():
+    import struct
+    import zlib
+
     import numpy as np
+    import zstandard
     from PIL import Image
 
     import ccodec
-    from ccodec.ccz import encode_quantized
+    from ccodec.ccz import SIGNATURE, encode_quantized
 
 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
 
@@ -55,8 +63,44 @@ def _check_pillow(data: bytes, q: ccodec.Quantized | None) -> None:
         raise AssertionError("Pillow's pixels differ from ccodec.decode's")
 
 
+def _fixed_up(data: bytes) -> bytes | None:
+    """`data` with its payload length, CRC-32 and zstd checksum made consistent."""
+    if len(data) < 40 or data[:8] != SIGNATURE:
+        return None
+    out = bytearray(data)
+    (header_length,) = struct.unpack_from("<H", out, 10)
+    k, channels = struct.unpack_from("<IB", out, 20)
+    crc_at = header_length + k * channels
+    if crc_at + 4 > len(out):
+        return None
+    payload_at = crc_at + 4
+    struct.pack_into("<Q", out, 32, len(out) - payload_at)
+    struct.pack_into("<I", out, crc_at, zlib.crc32(out[:crc_at]))
+    return bytes(out[:payload_at]) + _fix_checksum(bytes(out[payload_at:]))
+
+
+def _fix_checksum(payload: bytes) -> bytes:
+    try:
+        params = zstandard.get_frame_parameters(payload)
+    except zstandard.ZstdError:
+        return payload
+    if not params.has_checksum or not 0 < params.content_size <= 1 << 20 or len(payload) < 9:
+        return payload
+    body = bytearray(payload[:-4])
+    body[4] &= ~0x04  # checksum flag off, so the content can be recovered
+    try:
+        content = zstandard.ZstdDecompressor().decompress(bytes(body))
+    except zstandard.ZstdError:
+        return payload
+    checksum = zstandard.ZstdCompressor(write_checksum=True).compress(content)[-4:]
+    return payload[:-4] + checksum
+
+
 def test_one_input(data: bytes) -> None:
     _check_pillow(data, _check_decode(data))
+    fixed = _fixed_up(data)
+    if fixed is not None and fixed != data:
+        _check_pillow(fixed, _check_decode(fixed))
 
 
 def main() -> None:
