@@ -38,6 +38,8 @@ def _generator():
 
 def _png(entry: dict) -> tuple[str, np.ndarray]:
     with Image.open(ROOT / entry["png"]) as image:
+        # With the .ccz plugin registered, other formats still reach their own.
+        assert image.format == "PNG"
         return image.mode, np.asarray(image)
 
 
