@@ -329,7 +329,7 @@ def decode(data: bytes, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Quant
         raw = _decompress(view[header.payload_offset :], header.raw_size)
         labels = _unpack_rows(raw, header)
     except MemoryError:
-        # Only reachable with max_pixels raised or None: say which limit to lower.
+        # Reachable only with max_pixels raised or None: the caller's limit is the cure.
         raise LimitError(
             f"not enough memory to decode a {header.width}x{header.height} image"
         ) from None

@@ -294,6 +294,12 @@ def _invalid() -> dict[str, tuple[Callable[[], bytes], str, str, str]]:
             "is impossible",
             "more than zstd's bound for the raw size",
         ),
+        "truncated_extended_header": (
+            lambda: assemble(VALID["minor_newer_extra_header"][0])[:44],
+            "TruncatedError",
+            "truncated header",
+            "cut inside the 8 extension bytes of a version 1.7 header",
+        ),
         "truncated_palette": (lambda: good[:44], "TruncatedError", "truncated palette", ""),
         "truncated_crc": (lambda: good[:50], "TruncatedError", "truncated CRC-32", ""),
         "crc_mismatch": (
@@ -315,6 +321,12 @@ def _invalid() -> dict[str, tuple[Callable[[], bytes], str, str, str]]:
             "CorruptError",
             "not a zstd frame",
             "a zstd skippable frame holds no image",
+        ),
+        "frame_header_reserved_bit": (
+            a(payload=(p := compress(raw))[:4] + bytes([p[4] | 0b1000]) + p[5:]),
+            "CorruptError",
+            "cannot get frame parameters",
+            "the reserved bit of the frame header descriptor is set",
         ),
         "payload_corrupted": (
             lambda: assemble(replace(ex, payload=_corrupt_block_type(ex))),
