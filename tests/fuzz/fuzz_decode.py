@@ -9,10 +9,13 @@ Each input is tried as it is and once more "fixed up": payload length, header
 CRC-32 and zstd checksum recomputed, so that mutations reach the rules behind
 the checksums instead of stopping at them.
 
-    python tests/fuzz/fuzz_decode.py /tmp/ccz-corpus formats/conformance \\
-        -max_total_time=660 -rss_limit_mb=4096
+    pip install atheris
+    python tests/fuzz/fuzz_decode.py /tmp/ccz-corpus formats/conformance/valid \\
+        formats/conformance/invalid -max_total_time=660 -rss_limit_mb=2048
 
-The first directory collects new inputs; ``formats/conformance`` is the seed.
+The first directory collects new inputs (keep it out of the repository); the
+conformance files are the seed corpus. A finding is saved as ``crash-<hash>``;
+replay it with ``python tests/fuzz/fuzz_decode.py crash-<hash>``.
 """
 
 from __future__ import annotations
