@@ -23,14 +23,16 @@ MAX_COLORS = 256
 
 MODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
 
-# Distance matrices are built this many elements at a time (4 MiB of float32),
+# Distance matrices are built this many elements at a time (256 KiB of float32:
+# it stays in cache, and OpenBLAS runs products this small on one thread,
+# which under load was 1.7x faster on the 24 MP case than two threads),
 # so memory grows with the number of colours, never colours x K.
-_CHUNK_ELEMENTS = 1 << 20
-# Above this many distinct colours, restart on a coarse histogram (5 or 6
-# bits a channel, when that leaves enough bins per cluster) and converge
-# roughly there; the full-resolution Lloyd steps then only polish.
+_CHUNK_ELEMENTS = 1 << 16
+# Above this many distinct colours, restart on a coarse histogram (5, 6 or
+# 7 bits a channel, when that leaves enough bins per cluster) and converge
+# roughly there and on each finer one; the full-resolution steps only polish.
 _COARSE_ABOVE = 1 << 13
-_COARSE_BITS = (5, 6)
+_COARSE_BITS = (5, 6, 7)
 _COARSE_PER_CLUSTER = 32
 # Yinyang groups hold about this many centres, and cost one float per point
 # and group, capped at this many floats in all.
@@ -38,6 +40,11 @@ _GROUP_SIZE = 16
 _MAX_GROUP_ELEMENTS = 1 << 25
 # Over-relaxed Lloyd steps go this far towards (and past) the mean.
 _RELAX = 1.9
+# Up to this many distinct colours (every corpus photo) Lloyd runs on the
+# full histogram until no label changes; above it (a 24-megapixel photo has
+# millions) each step costs too much, and the 7-bit level's centres (bins two
+# levels wide) only get the re-centring steps of the rounding.
+_EXACT_UP_TO = 1 << 18
 # A coarse level counts as settled when at most this fraction of points move.
 _ROUGH_CHANGES = 1e-3
 
@@ -190,7 +197,8 @@ def _quantize(
     state = _best_of_restarts(*levels[0], k, rng, max_iter, threshold, len(levels) > 1)
     for level, (level_points, level_weights) in enumerate(levels[1:], 2):
         state = _State(level_points, level_weights, state.centers, rng)
-        state.iterate(max_iter, threshold, rough=level < len(levels))
+        if level < len(levels) or len(level_points) <= _EXACT_UP_TO:
+            state.iterate(max_iter, threshold, rough=level < len(levels))
     palette, color_labels = _round_palette(state, colors)
     return palette, _pixel_labels(keys, unique_keys, color_labels, flat.shape[1])
 
@@ -227,8 +235,8 @@ def _pixel_labels(
 
 
 def _weighted_variance(points: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    mean = (weights @ points) / weights.sum()
-    return (weights @ (points - mean) ** 2) / weights.sum()
+    mean = np.einsum("i,ij->j", weights, points) / weights.sum()
+    return np.einsum("i,ij->j", weights, (points - mean) ** 2) / weights.sum()
 
 
 def _coarse_bins(colors: np.ndarray, k: int) -> list[np.ndarray]:
@@ -292,6 +300,10 @@ def _restarts(k: int) -> int:
     return 8 if k <= 20 else 4 if k <= 64 else 2 if k <= 128 else 1
 
 
+# Weighted sums go through einsum, not `@`: BLAS would spread these
+# memory-bound vector products over threads, which only adds waiting.
+
+
 def _squared_norms(points: np.ndarray) -> np.ndarray:
     return np.einsum("ij,ij->i", points, points)
 
@@ -313,7 +325,7 @@ def _kmeans_plusplus(
         draws = rng.random(n_trials) * cumulative[-1]
         candidates = np.minimum(np.searchsorted(cumulative, draws, "right"), len(points) - 1)
         trials = np.minimum(closest[:, None], _distances_to(points, points_sq, points[candidates]))
-        best = int(np.argmin(weights @ trials))
+        best = int(np.argmin(np.einsum("i,ij->j", weights, trials)))
         centers.append(int(candidates[best]))
         closest = trials[:, best]
     return points[centers]
@@ -442,7 +454,7 @@ class _State:
 
     def inertia(self) -> float:
         diff = self.points - self.centers[self.labels]
-        return float(self.weights @ np.einsum("ij,ij->i", diff, diff))
+        return float(np.einsum("i,ij,ij->", self.weights, diff, diff))
 
     def means(self) -> tuple[np.ndarray, np.ndarray]:
         """The weighted mean of each cluster; empty ones re-seeded far away."""
@@ -515,7 +527,7 @@ class _State:
             changed = self.move(means)
             if relax != 1:
                 new_error = self.inertia()
-                if new_error > error or changed == 0:
+                if new_error > error or changed <= settled:
                     relax = 1
                 error = new_error
             elif (changed <= settled and not len(empty)) or shift <= threshold:
@@ -552,4 +564,4 @@ def _palette_error(
     values: np.ndarray, weights: np.ndarray, palette: np.ndarray, labels: np.ndarray
 ) -> float:
     diff = values - palette[labels].astype(np.float32)
-    return float(weights @ np.einsum("ij,ij->i", diff, diff))
+    return float(np.einsum("i,ij,ij->", weights, diff, diff))
