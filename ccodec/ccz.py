@@ -217,6 +217,8 @@ def _byte_view(data: object) -> memoryview:
         raise OptionError(
             f"data must be bytes-like (bytes, bytearray, memoryview), not {type(data).__name__}"
         ) from None
+    except (ValueError, BufferError) as exc:  # a released memoryview, a locked buffer
+        raise OptionError(f"data cannot be read: {exc}") from None
     if not view.c_contiguous:
         view = memoryview(view.tobytes())
     return view.cast("B")

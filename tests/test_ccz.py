@@ -188,6 +188,13 @@ def test_decode_rejects_non_bytes_with_option_error(data):
         read_header(data)
 
 
+def test_decode_rejects_a_released_memoryview():
+    view = memoryview(encode_quantized(EXAMPLE))
+    view.release()
+    with pytest.raises(OptionError, match="cannot be read"):
+        decode(view)
+
+
 # -- truncation at every offset ------------------------------------------------------
 
 RGBA5 = encode_quantized(_random(5, 4, 3, 3))

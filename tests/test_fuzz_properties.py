@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from ccodec.ccz import HEADER_SIZE, decode, encode_quantized, read_header
+from ccodec.ccz import HEADER_SIZE, SIGNATURE, decode, encode_quantized, read_header
 from ccodec.errors import CczError
 from ccodec.quantize import Quantized
 
@@ -190,3 +190,12 @@ def test_pillow_raises_only_oserror_on_damaged_files(q, steps):
                 image.load()
     except (OSError, Image.DecompressionBombError):
         pass
+
+
+@SETTINGS
+@given(
+    st.one_of(st.binary(max_size=200), st.binary(max_size=200).map(SIGNATURE.__add__)),
+    st.sampled_from([bytes, bytearray, memoryview]),
+)
+def test_arbitrary_bytes_raise_only_ccz_errors(data, kind):
+    _decode_or_none(kind(data))
