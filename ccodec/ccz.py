@@ -32,6 +32,7 @@ __all__ = [
     "Header",
     "decode",
     "encode_quantized",
+    "read_container",
     "read_header",
 ]
 
@@ -288,6 +289,46 @@ def _compress_bound(size: int) -> int:
     return size + (size >> 8) + small + 32
 
 
+def read_container(
+    data: bytes, *, file_size: int | None = None, max_pixels: int | None = DEFAULT_MAX_PIXELS
+) -> tuple[Header, np.ndarray]:
+    """Validate all but the payload (rules 1-18): the header, the palette and its CRC-32,
+    and that the file is exactly as long as the header says; return the header and palette.
+
+    `data` needs to hold only the header, palette and CRC; `file_size` is the
+    length of the whole file (default ``len(data)``), so a reader of a file
+    on disk can check it before reading or allocating the payload.
+    """
+    view = _byte_view(data)
+    header = read_header(view, max_pixels=max_pixels)
+    file_size = len(view) if file_size is None else file_size
+    palette_end = header.payload_offset - _CRC.size
+    if min(len(view), file_size) < header.payload_offset:  # rule 15
+        have = min(len(view), file_size)
+        if have < header.header_length:
+            what = "header"
+        elif have < palette_end:
+            what = "palette"
+        else:
+            what = "CRC-32"
+        raise TruncatedError(
+            f"truncated {what}: file has {have} bytes, the header and palette need "
+            f"{header.payload_offset}"
+        )
+    (stored_crc,) = _CRC.unpack_from(view, palette_end)
+    if zlib.crc32(view[:palette_end]) != stored_crc:  # rule 16
+        raise ChecksumError("header/palette CRC-32 mismatch: the file is damaged")
+    available = file_size - header.payload_offset
+    if available < header.payload_length:  # rule 17
+        raise TruncatedError(
+            f"truncated payload: {available} of {header.payload_length} bytes present"
+        )
+    if available > header.payload_length:  # rule 18
+        raise CorruptError(f"{available - header.payload_length} trailing bytes after the payload")
+    palette = np.frombuffer(view[header.palette_offset : palette_end], np.uint8)
+    return header, palette.reshape(header.k, header.channels).copy()
+
+
 def decode(data: bytes, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Quantized:
     """Decode the bytes of a .ccz file into the `Quantized` image it holds.
 
@@ -301,32 +342,7 @@ def decode(data: bytes, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Quant
     ('RGB', 2, 2)
     """
     view = _byte_view(data)
-    header = read_header(view, max_pixels=max_pixels)
-    palette_end = header.payload_offset - _CRC.size
-    if len(view) < header.payload_offset:  # rule 15
-        if len(view) < header.header_length:
-            what = "header"
-        elif len(view) < palette_end:
-            what = "palette"
-        else:
-            what = "CRC-32"
-        raise TruncatedError(
-            f"truncated {what}: file has {len(view)} bytes, the header and palette need "
-            f"{header.payload_offset}"
-        )
-    (stored_crc,) = _CRC.unpack_from(view, palette_end)
-    if zlib.crc32(view[:palette_end]) != stored_crc:  # rule 16
-        raise ChecksumError("header/palette CRC-32 mismatch: the file is damaged")
-    available = len(view) - header.payload_offset
-    if available < header.payload_length:  # rule 17
-        raise TruncatedError(
-            f"truncated payload: {available} of {header.payload_length} bytes present"
-        )
-    if available > header.payload_length:  # rule 18
-        raise CorruptError(f"{available - header.payload_length} trailing bytes after the payload")
-
-    palette = np.frombuffer(view[header.palette_offset : palette_end], np.uint8)
-    palette = palette.reshape(header.k, header.channels).copy()
+    header, palette = read_container(view, max_pixels=max_pixels)
     try:
         raw = _decompress(view[header.payload_offset :], header.raw_size)
         labels = _unpack_rows(raw, header)

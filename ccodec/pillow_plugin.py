@@ -9,9 +9,18 @@ at all makes Pillow move on to its other plugins.
 
 from __future__ import annotations
 
+import os
+
 from PIL import Image, ImageFile, ImagePalette
 
-from .ccz import HEADER_SIZE, SIGNATURE, decode, encode_quantized, read_header
+from .ccz import (
+    HEADER_SIZE,
+    SIGNATURE,
+    decode,
+    encode_quantized,
+    read_container,
+    read_header,
+)
 from .errors import CczError
 from .images import to_pixels
 from .quantize import MAX_COLORS, quantize
@@ -34,9 +43,14 @@ class CczImageFile(ImageFile.ImageFile):
     def _open(self) -> None:
         start = self.fp.tell()
         try:
-            header = read_header(self.fp.read(HEADER_SIZE), max_pixels=None)
-            self.fp.seek(start + header.palette_offset)
-            palette = self.fp.read(header.k * header.channels)
+            head = self.fp.read(HEADER_SIZE)
+            header = read_header(head, max_pixels=None)
+            prefix = head + self.fp.read(header.payload_offset - len(head))
+            file_size = self.fp.seek(0, os.SEEK_END) - start
+            # Header, palette, CRC and file length are all checked here, before
+            # Pillow allocates the image in load(): a damaged 50-byte file must
+            # not cost hundreds of megabytes before it is refused.
+            header, palette = read_container(prefix, file_size=file_size, max_pixels=None)
         except CczError as exc:
             raise OSError(str(exc)) from exc
         self._size = (header.width, header.height)
@@ -46,12 +60,9 @@ class CczImageFile(ImageFile.ImageFile):
             # Alpha travels as per-entry transparency, as Pillow's PNG plugin
             # does, so convert("RGBA") and saving as PNG (tRNS) both keep it.
             self._mode = "P"
-            entries = [
-                palette[i : i + header.channels] for i in range(0, len(palette), header.channels)
-            ]
-            self.palette = ImagePalette.raw("RGB", b"".join(e[:3] for e in entries))
+            self.palette = ImagePalette.raw("RGB", palette[:, :3].tobytes())
             if header.channels == 4:
-                self.info["transparency"] = bytes(e[3] for e in entries)
+                self.info["transparency"] = palette[:, 3].tobytes()
         else:
             self._mode = header.mode
         self.tile = [ImageFile._Tile("ccz", (0, 0) + self.size, start, (self._mode,))]

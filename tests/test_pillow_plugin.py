@@ -97,3 +97,19 @@ def test_other_formats_still_open():
     _image("RGB").save(buffer, format="PNG")
     with Image.open(buffer) as image:
         assert image.format == "PNG"
+
+
+def test_a_damaged_file_is_refused_on_open_before_pillow_allocates_the_image():
+    # A 3 x 33,554,432 header over a tiny file: open must fail on the CRC and
+    # the file length, not allocate 100 MB in load() and fail afterwards.
+    _, data = _ccz("RGB")
+    damaged = bytearray(data)
+    damaged[12:20] = (3).to_bytes(4, "little") + (33_554_432).to_bytes(4, "little")
+    with pytest.raises(OSError, match="CRC-32"):
+        Image.open(io.BytesIO(bytes(damaged)))
+
+
+def test_trailing_bytes_are_refused_on_open():
+    _, data = _ccz("RGB")
+    with pytest.raises(OSError, match="trailing"):
+        Image.open(io.BytesIO(data + b"\0"))
