@@ -11,7 +11,6 @@ import contextlib
 import importlib.resources
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
 
 import click
 from PIL import Image
@@ -19,8 +18,8 @@ from PIL import Image
 from . import __version__, ccz
 from .ccz import DEFAULT_MAX_PIXELS, HEADER_SIZE, SIGNATURE, read_header
 from .codec import encode_image
-from .errors import CczError, FormatError, InputError, OptionError
-from .images import open_image, to_pixels
+from .errors import CczError, FormatError, OptionError
+from .images import open_image, open_input, to_pixels
 from .metrics import bits_per_pixel, mse, psnr
 from .output import check_output, write_atomic
 from .quantize import MAX_COLORS, MODES, Quantized
@@ -276,35 +275,15 @@ def _sample_or(file: Path | None) -> Iterator[Path]:
         yield path
 
 
-# The same wording as ccodec.open_image uses for these failures.
-_READ_ERRORS = {
-    FileNotFoundError: "no such file",
-    IsADirectoryError: "is a directory, not an image",
-    PermissionError: "permission denied",
-}
-
-
-@contextlib.contextmanager
-def _opened(path: Path) -> Iterator[BinaryIO]:
-    """`path` opened for reading, with failures as one-line InputErrors."""
-    try:
-        fp = open(path, "rb")  # noqa: SIM115 -- closed below, after the errors are mapped
-    except OSError as exc:
-        reason = _READ_ERRORS.get(type(exc), f"cannot read: {exc.strerror or exc}")
-        raise InputError(f"{path}: {reason}") from None
-    with fp:
-        yield fp
-
-
 def _looks_like_ccz(path: Path) -> bool:
-    with _opened(path) as fp:
+    with open_input(path) as fp:
         return fp.read(4) == SIGNATURE[:4]
 
 
 def _read_ccz_bytes(path: Path, max_pixels: int) -> bytes:
     """The bytes of a .ccz file, reading no more than its header announces (+1 to see extra)."""
     limit = max_pixels or None
-    with _opened(path) as fp:
+    with open_input(path) as fp:
         head = fp.read(HEADER_SIZE)
         try:
             header = read_header(head, max_pixels=limit)

@@ -18,16 +18,38 @@ lie in [0, 1].
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import InputError, OptionError
 
-__all__ = ["open_image", "to_pixels"]
+__all__ = ["open_image", "open_input", "to_pixels"]
+
+
+_READ_ERRORS = {
+    FileNotFoundError: "no such file",
+    IsADirectoryError: "is a directory, not an image",
+    PermissionError: "permission denied",
+}
+
+
+@contextlib.contextmanager
+def open_input(path: str | os.PathLike) -> Iterator[BinaryIO]:
+    """`path` opened for binary reading; failing to open it raises a one-line `InputError`."""
+    try:
+        fp = open(path, "rb")  # noqa: SIM115 -- closed below, after the errors are mapped
+    except OSError as exc:
+        reason = _READ_ERRORS.get(type(exc), f"cannot read: {exc.strerror or exc}")
+        raise InputError(f"{path}: {reason}") from None
+    with fp:
+        yield fp
 
 
 def open_image(path: str | os.PathLike) -> Image.Image:
@@ -37,25 +59,19 @@ def open_image(path: str | os.PathLike) -> Image.Image:
     raises `InputError` naming the file.
     """
     path = Path(path)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                image.load()
-                oriented = ImageOps.exif_transpose(image)
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a directory, not an image") from None
-    except PermissionError:
-        raise InputError(f"{path}: permission denied") from None
-    except UnidentifiedImageError:
-        raise InputError(f"{path}: not an image Pillow or ccodec can read") from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise InputError(f"{path}: {exc}") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise InputError(f"{path}: cannot read image: {exc}") from None
-    return oriented
+    with open_input(path) as fp:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                with Image.open(fp) as image:
+                    image.load()
+                    return ImageOps.exif_transpose(image)
+        except UnidentifiedImageError:
+            raise InputError(f"{path}: not an image Pillow or ccodec can read") from None
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise InputError(f"{path}: {exc}") from None
+        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+            raise InputError(f"{path}: cannot read image: {exc}") from None
 
 
 def to_pixels(image: Image.Image | np.ndarray) -> np.ndarray:
