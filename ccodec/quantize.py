@@ -194,9 +194,10 @@ def _quantize(
     # starts from the previous centres and only polishes.
     levels = [_bin_means(bins, points, weights) for bins in _coarse_bins(colors, k)]
     levels.append((points, weights))
-    state = _best_of_restarts(*levels[0], k, rng, max_iter, threshold, len(levels) > 1)
-    for level, (level_points, level_weights) in enumerate(levels[1:], 2):
-        state = _State(level_points, level_weights, state.centers, rng)
+    state = _best_of_restarts(*levels[0], k, rng, max_iter, threshold)
+    for level, (level_points, level_weights) in enumerate(levels, 1):
+        if level > 1:
+            state = _State(level_points, level_weights, state.centers, rng)
         if level < len(levels) or len(level_points) <= _EXACT_UP_TO:
             state.iterate(max_iter, threshold, rough=level < len(levels))
     palette, color_labels = _round_palette(state, colors)
@@ -254,12 +255,27 @@ def _coarse_bins(colors: np.ndarray, k: int) -> list[np.ndarray]:
         keys = np.zeros(len(colors), np.uint32)
         for c in range(colors.shape[1]):
             keys |= (colors[:, c] >> drop).astype(np.uint32) << np.uint32(bits * c)
-        unique, bins = np.unique(keys, return_inverse=True)
-        if len(unique) < _COARSE_PER_CLUSTER * k or len(unique) > previous // 2:
+        unique, bins = _dense_ids(keys, bits * colors.shape[1])
+        if len(unique) < _COARSE_PER_CLUSTER * k:
             break
+        if len(unique) > previous // 2:
+            continue
         found.append(bins.reshape(-1))
         previous = len(unique)
     return found[::-1]
+
+
+def _dense_ids(keys: np.ndarray, key_bits: int) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct keys and each key's index among them, like np.unique's inverse.
+
+    Small key spaces use a presence table instead of np.unique's argsort.
+    """
+    if key_bits > 21:
+        return np.unique(keys, return_inverse=True)
+    present = np.zeros(1 << key_bits, bool)
+    present[keys] = True
+    ids = np.cumsum(present) - 1
+    return np.flatnonzero(present), ids[keys]
 
 
 def _bin_means(
@@ -281,13 +297,12 @@ def _best_of_restarts(
     rng: np.random.Generator,
     max_iter: int,
     threshold: float,
-    rough: bool,
 ) -> _State:
-    """k-means++ then Lloyd from several seeds; the run with the lowest inertia."""
+    """k-means++ then rough Lloyd from several seeds; the run with the lowest inertia."""
     best, best_inertia = None, np.inf
     for _ in range(_restarts(k)):
         state = _State(points, weights, _kmeans_plusplus(points, weights, k, rng), rng)
-        state.iterate(max_iter, threshold, rough)
+        state.iterate(max_iter, threshold, rough=True)
         inertia = state.inertia()
         if inertia < best_inertia:
             best, best_inertia = state, inertia
