@@ -40,6 +40,7 @@ _GROUP_SIZE = 16
 _MAX_GROUP_ELEMENTS = 1 << 25
 # Over-relaxed Lloyd steps go this far towards (and past) the mean.
 _RELAX = 1.9
+_ROUNDING_STEPS = 3
 # Up to this many distinct colours (every corpus photo) Lloyd runs on the
 # full histogram until no label changes; above it (a 24-megapixel photo has
 # millions) each step costs too much, and the 7-bit level's centres (bins two
@@ -454,6 +455,7 @@ class _State:
         self.labels, self.upper, lower = _nearest_two(points, self.centers, self.starts)
         # (groups, points): the per-point minimum then runs along whole rows.
         self.lower = np.ascontiguousarray(lower.T)
+        self.norm_total = float(np.einsum("i,ij,ij->", weights, points, points.astype(np.float64)))
         self._recount()
 
     def _recount(self) -> None:
@@ -468,8 +470,13 @@ class _State:
         )
 
     def inertia(self) -> float:
-        diff = self.points - self.centers[self.labels]
-        return float(np.einsum("i,ij,ij->", self.weights, diff, diff))
+        """The weighted sum of squared distances, from the cluster sums in O(K)."""
+        # sum w|x - c|^2 = sum w|x|^2 - 2 c.S + W|c|^2 per cluster, in float64.
+        centers = self.centers.astype(np.float64)
+        cross = np.einsum("kc,kc->", centers, self.sums)
+        return float(
+            self.norm_total - 2 * cross + np.einsum("k,kc,kc->", self.totals, centers, centers)
+        )
 
     def means(self) -> tuple[np.ndarray, np.ndarray]:
         """The weighted mean of each cluster; empty ones re-seeded far away."""
@@ -560,7 +567,7 @@ def _round_palette(state: _State, colors: np.ndarray) -> tuple[np.ndarray, np.nd
     palette = np.clip(np.rint(state.centers * 255), 0, 255)
     state.move(palette / 255)
     error = _palette_error(values, state.weights, palette, state.labels)
-    for _ in range(3):
+    for _ in range(_ROUNDING_STEPS):
         means, _ = state.means()
         candidate = np.clip(np.rint(means * 255), 0, 255)
         if np.array_equal(candidate, palette):
