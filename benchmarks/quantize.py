@@ -96,7 +96,18 @@ def run_pngquant(pixels: np.ndarray, k: int, tmp: Path) -> tuple[float, float] |
     target.unlink(missing_ok=True)
     start = time.perf_counter()
     result = subprocess.run(
-        [exe, "--nofs", "--speed", "1", "--force", "--output", str(target), str(k), "--", str(source)],
+        [
+            exe,
+            "--nofs",
+            "--speed",
+            "1",
+            "--force",
+            "--output",
+            str(target),
+            str(k),
+            "--",
+            str(source),
+        ],
         capture_output=True,
     )
     elapsed = time.perf_counter() - start

@@ -5,6 +5,18 @@ Clustering runs on the distinct colours of the image weighted by their pixel
 counts, which gives exactly the same k-means objective as clustering every
 pixel, at a fraction of the work (a photo has 30-230 thousand colours in
 262 thousand pixels; a graphic far fewer).
+
+The steps, each chosen by measurement (benchmarks/quantize.py):
+
+1. histogram: pack each pixel into a uint32 key, sort, count;
+2. coarse levels: merge colours that agree in their top 5, 6 or 7 bits;
+3. restarts: greedy weighted k-means++ and rough Lloyd on the coarsest
+   level, several times at small K; keep the lowest error;
+4. Lloyd on each finer level from the previous centres, with Yinyang group
+   bounds (few points are looked at once the centres settle) and
+   over-relaxed steps; on the full histogram until no label changes;
+5. rounding: centres to 8 bits, colours re-assigned to the rounded palette,
+   re-centred while that lowers the error; pixel labels by table look-up.
 """
 
 from __future__ import annotations
@@ -40,6 +52,8 @@ _GROUP_SIZE = 16
 _MAX_GROUP_ELEMENTS = 1 << 25
 # Over-relaxed Lloyd steps go this far towards (and past) the mean.
 _RELAX = 1.9
+# Re-centre-and-round steps after rounding the centres (each kept only if it
+# lowers the error; rarely more than one helps).
 _ROUNDING_STEPS = 3
 # Up to this many distinct colours (every corpus photo) Lloyd runs on the
 # full histogram until no label changes; above it (a 24-megapixel photo has
@@ -125,7 +139,9 @@ def quantize(
     colours, in which case it is exact. Iteration stops when the labels stop
     changing (the default, ``tol=0``), when the centres move less than `tol`
     times the pixels' mean per-channel variance in a step (scikit-learn's
-    rule), or after `max_iter` steps. The same `seed` gives the same result;
+    rule), or after `max_iter` steps; above 262,144 distinct colours the
+    last Lloyd steps run on a 7-bit histogram, and only the rounding's
+    re-centring steps see every colour. The same `seed` gives the same result;
     ``seed=None`` draws a fresh one and records it in ``result.seed``.
 
     >>> img = np.array([[[0, 0, 0], [0, 0, 0]], [[255, 0, 0], [251, 0, 0]]], np.uint8)
