@@ -158,3 +158,22 @@ def test_encoder_writes_the_reference_bytes():
     for name, fields in canonical.items():
         q = ccodec.Quantized(fields.palette, fields.labels)
         assert ccodec.encode_quantized(q) == (ROOT / f"valid/{name}.ccz").read_bytes(), name
+
+
+@pytest.mark.parametrize("entry", INVALID, ids=_ids(INVALID))
+@pytest.mark.parametrize("command", ["decode", "stats"])
+def test_cli_gives_one_line_and_a_non_zero_exit_for_every_invalid_file(entry, command, tmp_path):
+    from click.testing import CliRunner
+
+    from ccodec.cli import main
+
+    source = tmp_path / "input.ccz"
+    source.write_bytes((ROOT / entry["file"]).read_bytes())
+    target = tmp_path / "out.png"
+    args = [command, str(source)] + ([str(target)] if command == "decode" else [])
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ccodec: error: "), result.stderr
+    assert "Traceback" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["input.ccz"]
