@@ -8,11 +8,18 @@ status 1 in exactly one place, `_Cli.invoke`.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.resources
-from collections.abc import Iterator
+import json
+import math
+import os
+import sys
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any, TextIO
 
 import click
+import numpy as np
 from PIL import Image
 
 from . import __version__, ccz
@@ -22,8 +29,12 @@ from .errors import CczError, FormatError, OptionError
 from .images import open_image, open_input, to_pixels
 from .metrics import bits_per_pixel, mse, psnr
 from .output import check_output, write_atomic
-from .quantize import MAX_COLORS, MODES, Quantized
-from .report import ccz_info, k_table
+from .plot import FORMATS as PLOT_FORMATS
+from .plot import plot_sweep, require_matplotlib
+from .progress import progress
+from .quantize import MAX_COLORS, Quantized
+from .report import CczInfo, Sweep, ccz_info, hex_color, sweep
+from .sheet import contact_sheet
 from .writers import available_writers, broken_plugins, get_writer, writer_for_path
 
 __all__ = ["main"]
@@ -210,29 +221,90 @@ def decode(
     show_default=True,
     help="Palette sizes to try, comma-separated.",
 )
+@click.option(
+    "--original",
+    type=click.Path(path_type=Path),
+    help="For a .ccz FILE: the image it was made from, to report MSE and PSNR against.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text (see README).")
+@click.option(
+    "--plot",
+    type=click.Path(path_type=Path),
+    metavar="FILE.png|FILE.svg",
+    help='Draw MSE, PSNR and bytes against K (needs pip install "ccodec[plot]").',
+)
+@click.option(
+    "--sheet",
+    type=click.Path(path_type=Path),
+    metavar="FILE.png",
+    help="Write a contact sheet: the original beside the image at each K.",
+)
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Quantize this many K at once, in separate processes.",
+)
 @seed_option
+@max_iter_option
+@level_option
 @max_pixels_option
-def stats(file: Path | None, ks: tuple[int, ...], seed: int, max_pixels: int) -> None:
+@force_option
+@click.pass_context
+def stats(
+    ctx: click.Context,
+    file: Path | None,
+    ks: tuple[int, ...],
+    original: Path | None,
+    as_json: bool,
+    plot: Path | None,
+    sheet: Path | None,
+    jobs: int,
+    seed: int,
+    max_iter: int,
+    level: int | None,
+    max_pixels: int,
+    force: bool,
+) -> None:
     """Error and size at several K for an image, or what a .ccz FILE holds.
 
-    Without FILE, uses the bundled 512x512 astronaut photo.
+    For an image (default: the bundled 512x512 astronaut photo), one row per K:
+    MSE, PSNR, .ccz bytes, bits per pixel, how many times smaller than the raw
+    pixels and than the input file, and the same quantized image's size as
+    palette PNG and lossless WebP (as `ccodec decode` writes them).
     """
     with _sample_or(file) as path:
         if _looks_like_ccz(path):
-            _print_ccz_info(path, _read_ccz_bytes(path, max_pixels), max_pixels)
+            image_only = ["-k", "--plot", "--sheet", "-j", "--seed", "--max-iter", "--level"]
+            _refuse_options(ctx, image_only, "an image, not to a .ccz file")
+            info = _ccz_info(path, max_pixels, original)
+            if as_json:
+                _print_json(info.to_json(str(path)))
+            else:
+                _print_ccz_info(path, info)
             return
+        _refuse_options(ctx, ["--original"], "a .ccz FILE")
+        plot_format = _check_stats_outputs(plot, sheet, inputs=[path], force=force)
         pixels = to_pixels(open_image(path))
-        rows = k_table(pixels, ks, seed=seed)
-    height, width, channels = pixels.shape
-    click.echo(
-        f"{path.name}: {width}x{height} {MODES[channels]}, {pixels.size:,} raw bytes, seed {seed}"
-    )
-    click.echo(f"{'K':>4} {'MSE':>11} {'PSNR dB':>8} {'.ccz bytes':>11} {'bpp':>7} {'ratio':>7}")
-    for row in rows:
-        click.echo(
-            f"{row.k:>4} {row.mse:>11.6g} {row.psnr:>8.2f} {row.nbytes:>11,} "
-            f"{row.bpp:>7.3f} {row.ratio:>6.1f}x"
-        )
+        with progress(len(ks), "quantizing") as step:
+            result = sweep(
+                pixels,
+                ks,
+                image="bundled sample" if file is None else str(file),
+                input_bytes=path.stat().st_size,
+                seed=seed,
+                max_iter=max_iter,
+                level=level,
+                jobs=jobs,
+                on_row=step,
+            )
+        _write_stats_outputs(result, pixels, plot, plot_format, sheet, inputs=[path], force=force)
+    if as_json:
+        _print_json(result.to_json())
+    else:
+        _print_sweep(path.name, result)
 
 
 @main.command()
@@ -300,11 +372,89 @@ def _read_ccz(path: Path, max_pixels: int) -> Quantized:
         raise type(exc)(f"{path}: {exc}") from None
 
 
-def _print_ccz_info(path: Path, data: bytes, max_pixels: int) -> None:
+def _refuse_options(ctx: click.Context, names: list[str], applies_to: str) -> None:
+    """OptionError if the user gave any of the options `names` (by their first spelling)."""
+    for param in ctx.command.params:
+        given = ctx.get_parameter_source(param.name) is click.core.ParameterSource.COMMANDLINE
+        if given and param.opts[0] in names:
+            raise OptionError(f"{param.opts[-1]} applies to {applies_to}")
+
+
+def _check_stats_outputs(
+    plot: Path | None, sheet: Path | None, *, inputs: list[Path], force: bool
+) -> str:
+    """Refuse bad --plot and --sheet files before any work; return the plot's format."""
+    plot_format = ""
+    if plot is not None:
+        plot_format = plot.suffix.lower().lstrip(".")
+        if plot_format not in PLOT_FORMATS:
+            raise OptionError(f"{plot}: --plot writes .png or .svg files, not {plot.suffix!r}")
+        require_matplotlib()
+        check_output(plot, inputs=inputs, force=force)
+    if sheet is not None:
+        if sheet.suffix.lower() != ".png":
+            raise OptionError(f"{sheet}: --sheet writes .png files, not {sheet.suffix!r}")
+        check_output(sheet, inputs=inputs, force=force)
+    if plot is not None and sheet is not None and plot.resolve() == sheet.resolve():
+        raise OptionError(f"{plot}: --plot and --sheet name the same file")
+    return plot_format
+
+
+def _write_stats_outputs(
+    result: Sweep,
+    pixels: np.ndarray,
+    plot: Path | None,
+    plot_format: str,
+    sheet: Path | None,
+    *,
+    inputs: list[Path],
+    force: bool,
+) -> None:
+    if plot is not None:
+        draw = functools.partial(plot_sweep, result, format=plot_format)
+        write_atomic(plot, draw, inputs=inputs, force=force)
+    if sheet is not None:
+        image = contact_sheet(pixels, result)
+        save = functools.partial(image.save, format="PNG", optimize=True)
+        write_atomic(sheet, save, inputs=inputs, force=force)
+
+
+def _print_json(document: dict[str, Any]) -> None:
+    click.echo(json.dumps(document, indent=2))
+
+
+def _print_sweep(name: str, result: Sweep) -> None:
+    click.echo(
+        f"{name}: {result.width}x{result.height} {result.mode}, {result.raw_bytes:,} raw bytes, "
+        f"{result.input_bytes:,} file bytes, seed {result.seed}"
+    )
+    click.echo(
+        f"{'K':>4} {'MSE':>11} {'PSNR dB':>8} {'.ccz bytes':>11} {'bpp':>7} "
+        f"{'x raw':>7} {'x file':>7} {'PNG-8 bytes':>12} {'WebP bytes':>11}"
+    )
+    for row in result.rows:
+        psnr_text = "inf" if math.isinf(row.psnr) else f"{row.psnr:.2f}"
+        webp = "-" if row.webp_lossless_bytes is None else f"{row.webp_lossless_bytes:,}"
+        click.echo(
+            f"{row.k:>4} {row.mse:>11.6g} {psnr_text:>8} {row.ccz_bytes:>11,} "
+            f"{row.bits_per_pixel:>7.3f} {row.ratio_raw:>7.1f} {row.ratio_input:>7.1f} "
+            f"{row.png8_bytes:>12,} {webp:>11}"
+        )
+
+
+def _ccz_info(path: Path, max_pixels: int, original: Path | None) -> CczInfo:
+    """The info of the .ccz file at `path`, compared with the image `original` if given."""
+    data = _read_ccz_bytes(path, max_pixels)
+    pixels = None if original is None else to_pixels(open_image(original))
     try:
-        info = ccz_info(data, max_pixels=max_pixels or None)
+        return ccz_info(data, max_pixels=max_pixels or None, original=pixels)
     except FormatError as exc:
         raise type(exc)(f"{path}: {exc}") from None
+    except OptionError as exc:  # the original does not match the file
+        raise OptionError(f"--original {original}: {exc}") from None
+
+
+def _print_ccz_info(path: Path, info: CczInfo) -> None:
     lines = [
         ("size", f"{info.width}x{info.height}"),
         ("mode", info.mode),
@@ -312,10 +462,37 @@ def _print_ccz_info(path: Path, data: bytes, max_pixels: int) -> None:
         ("bits per index", str(info.bits)),
         ("version", info.version),
         ("header+palette", f"{info.header_bytes:,} bytes"),
+        ("palette", f"{info.palette_bytes:,} bytes"),
         ("payload", f"{info.payload_bytes:,} bytes"),
         ("total", f"{info.total_bytes:,} bytes"),
         ("bits per pixel", f"{info.bpp:.3f}"),
     ]
+    if info.mse is not None:
+        psnr_text = "inf" if math.isinf(info.psnr) else f"{info.psnr:.2f}"
+        lines += [("MSE", f"{info.mse:.6g}"), ("PSNR", f"{psnr_text} dB")]
     click.echo(f"{path.name}: .ccz file")
     for label, value in lines:
         click.echo(f"  {label:<16}{value}")
+    click.echo("  colours")
+    color = _use_color(sys.stdout, os.environ)
+    for start in range(0, len(info.palette), SWATCHES_PER_LINE):
+        entries = info.palette[start : start + SWATCHES_PER_LINE]
+        line = "    " + "  ".join(_swatch(entry, info.mode, color=color) for entry in entries)
+        click.echo(line, color=color)  # click strips escapes unless told they are wanted
+
+
+SWATCHES_PER_LINE = 6
+
+
+def _use_color(stream: TextIO, environ: Mapping[str, str]) -> bool:
+    """True for a terminal, unless NO_COLOR is set to anything (no-color.org)."""
+    return stream.isatty() and not environ.get("NO_COLOR")
+
+
+def _swatch(entry: tuple[int, ...], mode: str, *, color: bool) -> str:
+    """A palette entry as CSS hex, after a block of its colour on a terminal."""
+    text = hex_color(entry, mode)
+    if not color:
+        return text
+    red, green, blue = (entry[:1] * 3) if mode in ("L", "LA") else entry[:3]
+    return f"\x1b[48;2;{red};{green};{blue}m  \x1b[0m {text}"

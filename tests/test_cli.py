@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -383,25 +384,52 @@ def test_decode_interrupted_mid_write_leaves_nothing(ccz_file, tmp_path, monkeyp
 
 # -- stats -------------------------------------------------------------------------------
 
-TABLE_ROW = re.compile(r"^\s*(\d+)\s+([\d.e-]+)\s+([\d.]+|inf)\s+([\d,]+)\s+([\d.]+)\s+([\d.]+)x$")
+TABLE_HEADER = [
+    "K",
+    "MSE",
+    "PSNR dB",
+    ".ccz bytes",
+    "bpp",
+    "x raw",
+    "x file",
+    "PNG-8 bytes",
+    "WebP bytes",
+]
+TABLE_ROW = re.compile(
+    r"^\s*(?P<k>\d+)\s+(?P<mse>[\d.e-]+)\s+(?P<psnr>[\d.]+|inf)\s+(?P<ccz>[\d,]+)"
+    r"\s+(?P<bpp>[\d.]+)\s+(?P<raw>[\d.]+)\s+(?P<file>[\d.]+)\s+(?P<png>[\d,]+)"
+    r"\s+(?P<webp>[\d,]+|-)$"
+)
 
 
-def _table(output: str) -> list[tuple[str, ...]]:
+def _table(output: str) -> list[dict[str, str]]:
     lines = output.splitlines()
-    assert lines[1].split() == ["K", "MSE", "PSNR", "dB", ".ccz", "bytes", "bpp", "ratio"]
+    assert re.split(r"\s{2,}", lines[1].strip()) == TABLE_HEADER
     rows = [TABLE_ROW.match(line) for line in lines[2:]]
     assert all(rows), output
-    return [row.groups() for row in rows]
+    return [row.groupdict() for row in rows]
+
+
+def _number(text: str) -> float:
+    return float(text.replace(",", ""))
 
 
 def test_stats_without_file_uses_the_bundled_sample_and_default_ks():
     result = run("stats")
     assert_ok(result)
-    assert result.output.startswith("astronaut.png: 512x512 RGB, 786,432 raw bytes, seed 0\n")
+    sample = Path(cli.__file__).parent / "data" / "astronaut.png"
+    file_bytes = sample.stat().st_size
+    assert result.output.startswith(
+        f"astronaut.png: 512x512 RGB, 786,432 raw bytes, {file_bytes:,} file bytes, seed 0\n"
+    )
     rows = _table(result.output)
-    assert [int(r[0]) for r in rows] == [2, 5, 10, 20, 50]
-    psnrs = [float(r[2]) for r in rows]
+    assert [int(r["k"]) for r in rows] == [2, 5, 10, 20, 50]
+    psnrs = [float(r["psnr"]) for r in rows]
     assert psnrs == sorted(psnrs)  # more colours, less error
+    for row in rows:
+        ccz_bytes = _number(row["ccz"])
+        assert float(row["raw"]) == pytest.approx(786432 / ccz_bytes, abs=0.05)
+        assert float(row["file"]) == pytest.approx(file_bytes / ccz_bytes, abs=0.05)
 
 
 def test_stats_of_an_image(image_file):
@@ -409,12 +437,126 @@ def test_stats_of_an_image(image_file):
     result = run("stats", source, "-k", "1,3,256", "--seed", 2)
     assert_ok(result)
     rows = _table(result.output)
-    assert [int(r[0]) for r in rows] == [1, 3, 256]
-    expected = ccodec.report.k_table(ccodec.to_pixels(ccodec.open_image(source)), [3], seed=2)[0]
-    k, mse, psnr, nbytes, bpp, ratio = rows[1]
-    assert float(mse) == pytest.approx(expected.mse, rel=1e-5)
-    assert int(nbytes.replace(",", "")) == expected.nbytes
-    assert float(ratio) == pytest.approx(24 * 16 * 3 / expected.nbytes, abs=0.05)
+    assert [int(r["k"]) for r in rows] == [1, 3, 256]
+    pixels = ccodec.to_pixels(ccodec.open_image(source))
+    expected = ccodec.report.k_table(pixels, [3], seed=2, input_bytes=source.stat().st_size)[0]
+    row = rows[1]
+    assert float(row["mse"]) == pytest.approx(expected.mse, rel=1e-5)
+    assert float(row["psnr"]) == pytest.approx(expected.psnr, abs=0.005)
+    assert _number(row["ccz"]) == expected.ccz_bytes
+    assert float(row["bpp"]) == pytest.approx(expected.bits_per_pixel, abs=5e-4)
+    assert float(row["raw"]) == pytest.approx(24 * 16 * 3 / expected.ccz_bytes, abs=0.05)
+    assert float(row["file"]) == pytest.approx(expected.ratio_input, abs=0.05)
+    assert _number(row["png"]) == expected.png8_bytes
+    assert _number(row["webp"]) == expected.webp_lossless_bytes
+
+
+def test_stats_prints_inf_for_an_exact_k(tmp_path):
+    path = tmp_path / "two.png"
+    Image.fromarray(np.array([[[0, 0, 0], [255, 255, 255]]], np.uint8)).save(path)
+    result = run("stats", path, "-k", "1,2")
+    assert_ok(result)
+    one, two = _table(result.output)
+    assert (two["mse"], two["psnr"]) == ("0", "inf")
+    assert one["psnr"] != "inf"
+    document = json.loads(run("stats", path, "-k", "1,2", "--json").output)
+    assert [row["psnr_db"] for row in document["rows"]][1] is None
+
+
+def test_stats_json_has_the_documented_schema(image_file):
+    source = image_file()
+    result = run("stats", source, "-k", "2,4", "--json", "--seed", 1)
+    assert_ok(result)
+    document = json.loads(result.stdout)
+    assert result.stderr == ""
+    assert document == {
+        "schema": 1,
+        "image": str(source),
+        "width": 24,
+        "height": 16,
+        "channels": 3,
+        "mode": "RGB",
+        "seed": 1,
+        "input_bytes": source.stat().st_size,
+        "raw_bytes": 24 * 16 * 3,
+        "rows": document["rows"],
+    }
+    pixels = ccodec.to_pixels(ccodec.open_image(source))
+    expected = ccodec.report.k_table(pixels, [2, 4], seed=1, input_bytes=source.stat().st_size)
+    assert document["rows"] == [row.to_json() for row in expected]
+
+
+def test_stats_json_of_the_bundled_sample_names_it():
+    document = json.loads(run("stats", "-k", "2", "--json").output)
+    assert (document["image"], document["width"], document["rows"][0]["k"]) == (
+        "bundled sample",
+        512,
+        2,
+    )
+
+
+def test_stats_on_several_processes_prints_what_one_process_prints(image_file):
+    source = image_file(size=(30, 20))
+    one = run("stats", source, "-k", "5,2,3", "--json")
+    two = run("stats", source, "-k", "5,2,3", "--json", "-j", 2)
+    assert_ok(two)
+    assert two.output == one.output
+    assert [row["k"] for row in json.loads(two.output)["rows"]] == [5, 2, 3]
+
+
+def test_stats_writes_plot_and_sheet(image_file, tmp_path):
+    pytest.importorskip("matplotlib")
+    source = image_file(size=(300, 20))
+    plot, sheet = tmp_path / "plot.png", tmp_path / "sheet.png"
+    result = run("stats", source, "-k", "2,3", "--plot", plot, "--sheet", sheet)
+    assert_ok(result)
+    assert len(_table(result.output)) == 2
+    assert load(plot)[:2] == ("PNG", (900, 360))
+    cell_width = 256 + 2 * ccodec.sheet.PAD
+    cell_height = 17 + ccodec.sheet.LABEL_HEIGHT + 2 * ccodec.sheet.PAD  # 20 * 256 / 300
+    assert load(sheet)[:2] == ("PNG", (2 * cell_width, 2 * cell_height))
+    svg = tmp_path / "plot.svg"
+    assert_ok(run("stats", source, "-k", "2", "--plot", svg))
+    assert svg.read_bytes().lstrip().startswith(b"<?xml")
+
+
+def test_stats_plot_without_matplotlib_hints_the_extra(image_file, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    plot = tmp_path / "plot.png"
+    result = run("stats", image_file(), "-k", "2", "--plot", plot)
+    assert_error(result, 'pip install "ccodec[plot]"')
+    assert not plot.exists()
+
+
+@pytest.mark.parametrize(
+    ("option", "name", "fragment"),
+    [
+        ("--plot", "p.pdf", "--plot writes .png or .svg"),
+        ("--sheet", "s.jpg", "--sheet writes .png"),
+        ("--sheet", "in.png", "same file as the input"),
+        ("--sheet", "old.png", "already exists"),
+        ("--sheet", "nowhere/s.png", "does not exist"),
+    ],
+)
+def test_stats_refuses_bad_outputs_before_any_work(image_file, tmp_path, option, name, fragment):
+    source = image_file()
+    (tmp_path / "old.png").write_bytes(b"keep")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert_error(run("stats", source, "-k", "2", option, tmp_path / name), fragment)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_stats_overwrites_with_force(image_file, tmp_path):
+    sheet = tmp_path / "old.png"
+    sheet.write_bytes(b"old")
+    assert_ok(run("stats", image_file(), "-k", "2", "--sheet", sheet, "--force"))
+    assert load(sheet)[0] == "PNG"
+
+
+def test_stats_same_file_for_plot_and_sheet(image_file, tmp_path):
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "both.png"
+    assert_error(run("stats", image_file(), "--plot", out, "--sheet", out), "same file")
 
 
 def test_stats_of_a_ccz_file(ccz_file):
@@ -426,9 +568,95 @@ def test_stats_of_a_ccz_file(ccz_file):
     assert (fields["mode"], fields["K"], fields["bits per index"]) == ("RGB", "8", "4")
     assert fields["version"] == "1.0"
     assert fields["header+palette"] == f"{40 + 8 * 3 + 4} bytes"
+    assert fields["palette"] == f"{8 * 3} bytes"
     assert fields["payload"] == f"{size - 68:,} bytes"
     assert fields["total"] == f"{size:,} bytes"
     assert float(fields["bits per pixel"]) == pytest.approx(8 * size / 384, abs=1e-3)
+    assert "MSE" not in fields
+    palette = ccodec.decode(ccz_file.read_bytes()).palette
+    expected = ["#" + bytes(entry).hex() for entry in palette]
+    assert result.output.split("colours\n")[1].split() == expected
+    assert "\x1b[" not in result.output  # not a terminal: hex only
+
+
+def test_stats_of_a_ccz_file_on_a_colour_terminal(ccz_file, monkeypatch):
+    monkeypatch.setattr(cli, "_use_color", lambda stream, environ: True)
+    result = run("stats", ccz_file)
+    assert_ok(result)
+    red, green, blue = ccodec.decode(ccz_file.read_bytes()).palette[0]
+    assert (
+        f"\x1b[48;2;{red};{green};{blue}m  \x1b[0m #{red:02x}{green:02x}{blue:02x}" in result.output
+    )
+
+
+class _Stream:
+    def __init__(self, tty: bool) -> None:
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+@pytest.mark.parametrize(
+    ("tty", "environ", "expected"),
+    [
+        (True, {}, True),
+        (True, {"NO_COLOR": "1"}, False),
+        (True, {"NO_COLOR": ""}, True),  # no-color.org: set and not empty
+        (False, {}, False),
+    ],
+)
+def test_colour_only_on_a_terminal_without_no_color(tty, environ, expected):
+    assert cli._use_color(_Stream(tty), environ) is expected
+
+
+def test_stats_of_a_ccz_file_against_its_original(image_file, tmp_path):
+    source = image_file()
+    out = tmp_path / "x.ccz"
+    encoded = run("encode", source, out, "-k", 4)
+    result = run("stats", out, "--original", source)
+    assert_ok(result)
+    fields = dict(re.findall(r"^  (\S.*?)\s{2,}(.*)$", result.output, re.MULTILINE))
+    summary = SUMMARY.match(encoded.output.strip())
+    assert float(fields["MSE"]) == pytest.approx(float(summary["mse"]), abs=1e-6)
+    assert fields["PSNR"] == f"{summary['psnr']} dB"
+    document = json.loads(run("stats", out, "--original", source, "--json").output)
+    assert document["mse"] == pytest.approx(float(summary["mse"]), abs=1e-6)
+    assert document["psnr_db"] == pytest.approx(float(summary["psnr"]), abs=0.005)
+
+
+def test_stats_of_a_ccz_file_as_json(ccz_file):
+    result = run("stats", ccz_file, "--json")
+    assert_ok(result)
+    document = json.loads(result.output)
+    assert document["schema"] == 1
+    assert document["file"] == str(ccz_file)
+    assert (document["width"], document["height"], document["mode"], document["k"]) == (
+        24,
+        16,
+        "RGB",
+        8,
+    )
+    assert document["total_bytes"] == ccz_file.stat().st_size
+    assert len(document["palette"]) == 8
+    assert (document["mse"], document["psnr_db"]) == (None, None)
+
+
+def test_stats_original_of_another_size(ccz_file, image_file):
+    other = image_file("other.png", size=(10, 10))
+    assert_error(run("stats", ccz_file, "--original", other), "shape")
+
+
+@pytest.mark.parametrize(
+    "options", [["-k", "2"], ["--plot", "p.png"], ["--sheet", "s.png"], ["-j", "2"]]
+)
+def test_stats_refuses_image_options_for_a_ccz_file(ccz_file, options):
+    assert_error(run("stats", ccz_file, *options), "applies to an image")
+
+
+def test_stats_refuses_original_for_an_image(image_file):
+    source = image_file()
+    assert_error(run("stats", source, "--original", source), "--original applies to a .ccz")
 
 
 @pytest.mark.parametrize("ks", ["0", "2,257", "a,b", "2,,3", ""])
