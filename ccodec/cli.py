@@ -245,13 +245,14 @@ def decode(
     type=click.IntRange(min=1),
     default=1,
     show_default=True,
-    help="Quantize this many K at once, in separate processes.",
+    metavar="N",
+    help="Quantize N values of K at once, in separate processes.",
 )
 @seed_option
 @max_iter_option
 @level_option
 @max_pixels_option
-@force_option
+@click.option("-f", "--force", is_flag=True, help="Overwrite the --plot and --sheet files.")
 @click.pass_context
 def stats(
     ctx: click.Context,
