@@ -434,13 +434,16 @@ def _print_sweep(name: str, result: Sweep) -> None:
         f"{'x raw':>7} {'x file':>7} {'PNG-8 bytes':>12} {'WebP bytes':>11}"
     )
     for row in result.rows:
-        psnr_text = "inf" if math.isinf(row.psnr) else f"{row.psnr:.2f}"
         webp = "-" if row.webp_lossless_bytes is None else f"{row.webp_lossless_bytes:,}"
         click.echo(
-            f"{row.k:>4} {row.mse:>11.6g} {psnr_text:>8} {row.ccz_bytes:>11,} "
+            f"{row.k:>4} {row.mse:>11.6g} {_decibels(row.psnr):>8} {row.ccz_bytes:>11,} "
             f"{row.bits_per_pixel:>7.3f} {row.ratio_raw:>7.1f} {row.ratio_input:>7.1f} "
             f"{row.png8_bytes:>12,} {webp:>11}"
         )
+
+
+def _decibels(value: float) -> str:
+    return "inf" if math.isinf(value) else f"{value:.2f}"
 
 
 def _ccz_info(path: Path, max_pixels: int, original: Path | None) -> CczInfo:
@@ -469,8 +472,7 @@ def _print_ccz_info(path: Path, info: CczInfo) -> None:
         ("bits per pixel", f"{info.bpp:.3f}"),
     ]
     if info.mse is not None:
-        psnr_text = "inf" if math.isinf(info.psnr) else f"{info.psnr:.2f}"
-        lines += [("MSE", f"{info.mse:.6g}"), ("PSNR", f"{psnr_text} dB")]
+        lines += [("MSE", f"{info.mse:.6g}"), ("PSNR", f"{_decibels(info.psnr)} dB")]
     click.echo(f"{path.name}: .ccz file")
     for label, value in lines:
         click.echo(f"  {label:<16}{value}")
