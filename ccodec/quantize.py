@@ -394,29 +394,63 @@ def _nearest_two(
     points x K.
     """
     n, k = len(points), len(centers)
+    columns, depth = _group_columns(starts, k)
+    n_groups = len(starts)
     labels = np.empty(n, np.intp)
     first = np.empty(n, np.float32)
-    others = np.full((n, len(starts)), np.inf, np.float32)
-    minus_two_t = -2 * centers.T
-    centers_sq = _squared_norms(centers)
-    step = max(1, _CHUNK_ELEMENTS // k)
+    others = np.full((n, n_groups), np.inf, np.float32)
+    # Padding columns (index k) get an infinite norm: never nearest.
+    padded = np.concatenate([centers, np.zeros((1, centers.shape[1]), np.float32)])
+    minus_two_t = np.ascontiguousarray(-2 * padded[columns].T)
+    centers_sq = np.append(_squared_norms(centers), np.float32(np.inf))[columns]
+    step = max(1, _CHUNK_ELEMENTS // len(columns))
     rows = np.arange(min(step, n))
+    # One buffer for every chunk: a fresh 256 KiB array each time costs
+    # more than the product itself.
+    buffer = np.empty((min(step, n), len(columns)), np.float32)
     for start in range(0, n, step):
         chunk = points[start : start + step]
-        d = chunk @ minus_two_t
+        d = np.matmul(chunk, minus_two_t, out=buffer[: len(chunk)])
         d += centers_sq
         r = rows[: len(chunk)]
         best = np.argmin(d, axis=1)
         end = start + len(chunk)
-        labels[start:end] = best
+        labels[start:end] = columns[best]
         first[start:end] = d[r, best]
         if k > 1:
             d[r, best] = np.inf
-            others[start:end] = np.minimum.reduceat(d, starts, axis=1)
+            others[start:end] = _fold_min(d, depth, n_groups)
     points_sq = _squared_norms(points)
     first += points_sq
     others += points_sq[:, None]
     return labels, _root(first), _root(others)
+
+
+def _group_columns(starts: np.ndarray, k: int) -> tuple[np.ndarray, int]:
+    """Columns for the distance matrix: member s of group g at column s * groups + g.
+
+    Groups shorter than the longest are padded with index `k`. In this
+    layout the minimum per group is a few element-wise minima of column
+    blocks (`_fold_min`), 3x faster than np.minimum.reduceat over rows.
+    """
+    sizes = np.diff(np.append(starts, k))
+    depth = int(sizes.max())
+    columns = np.full((depth, len(starts)), k, np.intp)
+    for g, (begin, size) in enumerate(zip(starts, sizes, strict=True)):
+        columns[:size, g] = np.arange(begin, begin + size)
+    return columns.reshape(-1), depth
+
+
+def _fold_min(d: np.ndarray, depth: int, width: int) -> np.ndarray:
+    """The minimum over s of d[:, s * width + g], (rows, width), by folding halves."""
+    while depth > 1:
+        half = depth // 2
+        folded = np.minimum(d[:, : half * width], d[:, (depth - half) * width : depth * width])
+        if depth % 2:
+            middle = d[:, half * width : (half + 1) * width]
+            np.minimum(folded[:, :width], middle, out=folded[:, :width])
+        d, depth = folded, half
+    return d
 
 
 def _groups(
@@ -427,20 +461,30 @@ def _groups(
     The runs are the groups of Yinyang k-means's bounds.
     A point's lower bound per group then only falls by the largest step
     within that group, not the largest of all K (Hamerly), so far fewer
-    points are looked at again when one centre jumps.
+    points are looked at again when one centre jumps. Groups come from
+    median splits along the widest axis, so their sizes differ by at most
+    one and the distance matrix needs almost no padding.
     """
     k = len(centers)
     n_groups = min(k // _GROUP_SIZE, _MAX_GROUP_ELEMENTS // max(n_points, 1))
     if n_groups <= 1:
         return np.arange(k), np.zeros(1, np.intp)
-    seeds = centers[rng.choice(k, n_groups, replace=False)]
-    for _ in range(5):
-        group = _nearest_two(centers, seeds, np.zeros(1, np.intp))[0]
-        for g in range(n_groups):
-            if np.any(group == g):
-                seeds[g] = centers[group == g].mean(axis=0)
-    order = np.argsort(group, kind="stable")
-    return order, np.flatnonzero(np.diff(group[order], prepend=-1))
+    runs = _median_split(centers, np.arange(k), n_groups)
+    order = np.concatenate(runs)
+    return order, np.cumsum([0] + [len(run) for run in runs[:-1]])
+
+
+def _median_split(centers: np.ndarray, index: np.ndarray, parts: int) -> list[np.ndarray]:
+    if parts == 1:
+        return [index]
+    values = centers[index]
+    axis = int(np.argmax(values.max(axis=0) - values.min(axis=0)))
+    index = index[np.argsort(values[:, axis], kind="stable")]
+    left = parts // 2
+    cut = len(index) * left // parts
+    return _median_split(centers, index[:cut], left) + _median_split(
+        centers, index[cut:], parts - left
+    )
 
 
 def _root(squared: np.ndarray) -> np.ndarray:
@@ -454,10 +498,12 @@ def _half_gaps(centers: np.ndarray) -> np.ndarray:
     """
     if len(centers) == 1:
         return np.full(1, np.inf, np.float32)
-    diff = centers[:, None, :] - centers[None, :, :]
-    between = np.einsum("ijc,ijc->ij", diff, diff)
+    between = centers @ (-2 * centers.T)
+    norms = _squared_norms(centers)
+    between += norms
+    between += norms[:, None]
     np.fill_diagonal(between, np.inf)
-    return np.sqrt(between.min(axis=1)) / 2
+    return _root(between.min(axis=1)) / 2
 
 
 class _State:
