@@ -13,15 +13,17 @@ How each method runs, chosen by measurement at 512 x 512 (benchmarks/dither.py):
   every row, not serpentine; the 7/16, 3/16, 5/16, 1/16 weights), each
   value clipped to 0..255 before it is mapped, which keeps errors bounded.
   RGB and L images go through Pillow's C implementation
-  (``Image.quantize(palette=..., dither=FLOYDSTEINBERG)``, about 4 ms):
-  it picks each entry from a cache of 4 x 4 x 4-level cells, so a pixel may
-  get a near-nearest entry (plain mapping through that cache matched the
-  exact nearest colour for 74 % of astronaut's pixels at K=256), which
-  diffusion then corrects like any other error. Pillow has no joint-alpha
-  path, so LA and RGBA run in NumPy, exactly, along anti-diagonals: pixel
-  (y, x) waits only for its left neighbour and three above, so all pixels
-  with the same x + 2y are mapped in one vectorised step (W + 2H steps
-  instead of W x H; about 40 ms at K=16, 60 ms at K=256).
+  (``Image.quantize(palette=..., dither=FLOYDSTEINBERG)``, 4-25 ms at
+  512 x 512): it picks each entry from a cache of 4 x 4 x 4-level cells,
+  so a pixel may get a near-nearest entry (plain mapping through that
+  cache matched the exact nearest colour for 74 % of astronaut's pixels at
+  K=256), which diffusion then corrects like any other error. Pillow has
+  no joint-alpha path, so LA and RGBA (unless alpha is one value in image
+  and palette alike, when it adds nothing) run in NumPy, exactly, along
+  anti-diagonals: pixel (y, x) waits only for its left neighbour and three
+  above, so all pixels with the same x + 2y are mapped in one vectorised
+  step (W + 2H steps instead of W x H; about 37 ms at K=16 and 57 ms at
+  K=256 for a 500 x 500 RGBA image, some 20 ms of it the distances).
 - ``ordered``: an 8 x 8 Bayer threshold offset added to every channel,
   scaled to the palette's typical spacing (the median distance from an
   entry to its nearest other) over sqrt(C), since the same offset on C
@@ -68,6 +70,9 @@ def dither(pixels: np.ndarray, palette: np.ndarray, method: str = "floyd-steinbe
     if method == "floyd-steinberg":
         if pixels.shape[2] in (1, 3):
             return _floyd_steinberg_pillow(pixels, palette)
+        if _one_alpha(pixels, palette):
+            # Alpha equal everywhere adds nothing to any distance or error.
+            return _floyd_steinberg_pillow(pixels[..., :-1], palette[:, :-1])
         return _floyd_steinberg(pixels, palette)
     if method == "ordered":
         return _ordered(pixels, palette)
@@ -111,22 +116,28 @@ def _nearest(points: np.ndarray, palette: np.ndarray) -> np.ndarray:
     return labels
 
 
+def _one_alpha(pixels: np.ndarray, palette: np.ndarray) -> bool:
+    """Whether every pixel and every entry have the same alpha (an opaque RGBA image, say)."""
+    alpha = palette[0, -1]
+    return bool(np.all(palette[:, -1] == alpha) and np.all(pixels[..., -1] == alpha))
+
+
 def _floyd_steinberg_pillow(pixels: np.ndarray, palette: np.ndarray) -> np.ndarray:
     """Pillow's Floyd-Steinberg for RGB, and for L as grey RGB."""
     from PIL import Image
 
     if pixels.shape[2] == 1:
         pixels, palette = np.repeat(pixels, 3, axis=2), np.repeat(palette, 3, axis=1)
-    k = len(palette)
-    # Unused slots repeat entry 0: Pillow's 256 slots would otherwise hold black,
-    # a colour the palette may lack, and an index the .ccz cannot store.
-    padded = np.concatenate([palette, np.repeat(palette[:1], MAX_COLORS - k, axis=0)])
+    # A palette of K entries, not padded to 256: Pillow searches only these
+    # (padding with copies of one entry made its cache 2-4x slower at K <= 16).
     target = Image.new("P", (1, 1))
-    target.putpalette(padded.tobytes())
+    target.putpalette(np.ascontiguousarray(palette).tobytes())
     image = Image.fromarray(np.ascontiguousarray(pixels), "RGB")
     labels = np.asarray(image.quantize(palette=target, dither=Image.Dither.FLOYDSTEINBERG))
-    # A repeat of entry 0 has entry 0's colour; Pillow keeps the first on a tie, but be sure.
-    return np.where(labels < k, labels, 0).astype(np.uint8)
+    if labels.max() >= len(palette):
+        # A Pillow that fills unused slots with black and searches them too.
+        return _floyd_steinberg(pixels, palette)
+    return labels
 
 
 def _floyd_steinberg(pixels: np.ndarray, palette: np.ndarray) -> np.ndarray:
@@ -135,34 +146,31 @@ def _floyd_steinberg(pixels: np.ndarray, palette: np.ndarray) -> np.ndarray:
     Values live in a skewed array ``skew[t, y] = pixel(y, t - 2y)`` padded by
     one row and three steps, so the four neighbours that receive error are
     slices of rows t+1..t+3, and writes that fall outside the image land in
-    cells that are never read.
+    cells that are never read. A last channel of ones (whose palette value
+    is also one, so it carries no error) lets each step's distances come
+    from one product on the array itself.
     """
     height, width, channels = pixels.shape
     steps = width + 2 * (height - 1)
     ys, xs = np.mgrid[0:height, 0:width]
     diagonal = xs + 2 * ys
-    skew = np.zeros((steps + 3, height + 1, channels), np.float32)
-    skew[diagonal, ys] = pixels
+    skew = np.ones((steps + 3, height + 1, channels + 1), np.float32)
+    skew[diagonal, ys, :channels] = pixels
     labels = np.zeros((steps, height), np.uint8)
-    colors = palette.astype(np.float32)
+    colors = np.hstack([palette, np.ones((len(palette), 1))]).astype(np.float32)
     terms = _distance_terms(palette)
-    augmented = np.ones((height, channels + 1), np.float32)
+    # Below-left, below, below-right in one update; it comes before the right
+    # neighbour's, the order in which raster-order diffusion adds them to a cell.
+    below = np.array([_FS_BELOW_LEFT, _FS_BELOW, _FS_BELOW_RIGHT], np.float32)[:, None, None]
     distances = np.empty((height, len(palette)), np.float32)
     for t in range(steps):
         lo, hi = max(0, (t - width + 2) // 2), min(height, t // 2 + 1)
-        rows = hi - lo
         values = np.clip(skew[t, lo:hi], 0, 255, out=skew[t, lo:hi])
-        augmented[:rows, :channels] = values
-        np.matmul(augmented[:rows], terms, out=distances[:rows])
-        chosen = np.argmin(distances[:rows], axis=1)
+        chosen = np.argmin(np.matmul(values, terms, out=distances[: hi - lo]), axis=1)
         labels[t, lo:hi] = chosen
         error = values - colors[chosen]
-        # Below-left before right: a cell gets both in this step, and this is
-        # the order raster-order diffusion adds them, so the float sums agree.
-        skew[t + 1, lo + 1 : hi + 1] += _FS_BELOW_LEFT * error
+        skew[t + 1 : t + 4, lo + 1 : hi + 1] += below * error
         skew[t + 1, lo:hi] += _FS_RIGHT * error
-        skew[t + 2, lo + 1 : hi + 1] += _FS_BELOW * error
-        skew[t + 3, lo + 1 : hi + 1] += _FS_BELOW_RIGHT * error
     return labels[diagonal, ys]
 
 

@@ -140,3 +140,14 @@ def test_deterministic(method):
 def test_bad_arguments_raise_option_error_naming_the_value(pixels, palette, method, message):
     with pytest.raises(OptionError, match=message):
         dither(pixels, palette, method)
+
+
+@pytest.mark.parametrize("channels", [2, 4])
+def test_floyd_steinberg_with_one_alpha_everywhere_is_the_colour_result(channels):
+    rng = np.random.default_rng(7)
+    colour = rng.integers(0, 256, (12, 10, channels - 1), dtype=np.uint8)
+    palette = rng.integers(0, 256, (5, channels - 1), dtype=np.uint8)
+    opaque = np.dstack([colour, np.full((12, 10), 255, np.uint8)])
+    opaque_palette = np.hstack([palette, np.full((5, 1), 255, np.uint8)])
+    expected = dither(colour, palette, "floyd-steinberg")
+    assert np.array_equal(dither(opaque, opaque_palette, "floyd-steinberg"), expected)
