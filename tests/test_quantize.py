@@ -162,6 +162,38 @@ def test_error_falls_with_k_on_the_bundled_photo():
     assert errors[0] < 0.0296 and errors[1] < 0.00180
 
 
+def test_tol_zero_runs_until_no_label_changes():
+    rng = np.random.default_rng(0)
+    points = rng.random((500, 3)).astype(np.float32)
+    weights = rng.integers(1, 5, 500).astype(np.float64)
+    state = qmod._State(points, weights, points[:6].copy(), rng)
+    state.iterate(1000, 0.0)
+    # A fixed point: one more Lloyd step moves no point.
+    assert state.move(state.means()[0]) == 0
+
+
+class CountingState(qmod._State):
+    """Records what each step's `move` returns (the weight that changed label)."""
+
+    def move(self, centers, weights=None):
+        self.moves = [*getattr(self, "moves", []), super().move(centers, weights)]
+        return self.moves[-1]
+
+
+def test_tol_is_a_fraction_of_the_pixels():
+    rng = np.random.default_rng(0)
+    points = rng.random((500, 3)).astype(np.float32)
+    weights = rng.integers(1, 5, 500).astype(np.float64)
+    steps = []
+    for tol in (0.0, 0.2):
+        state = CountingState(points, weights, points[:6].copy(), rng)
+        state.iterate(1000, tol)
+        steps.append(len(state.moves))
+        # The last step moved at most tol of the weight (none for tol=0).
+        assert state.moves[-1] <= tol * weights.sum()
+    assert steps[1] < steps[0]
+
+
 def test_tolerance_stops_early_but_stays_valid():
     img = noisy_image()
     loose = quantize(img, 8, tol=0.5)
