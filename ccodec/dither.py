@@ -23,7 +23,8 @@ How each method runs, chosen by measurement at 512 x 512 (benchmarks/dither.py):
   anti-diagonals: pixel (y, x) waits only for its left neighbour and three
   above, so all pixels with the same x + 2y are mapped in one vectorised
   step (W + 2H steps instead of W x H; about 37 ms at K=16 and 57 ms at
-  K=256 for a 500 x 500 RGBA image, some 20 ms of it the distances).
+  K=256 for a 500 x 500 RGBA image, some 20 ms of it the distances),
+  in bands of rows so that the skewed copy stays under 128 MiB.
 - ``ordered``: an 8 x 8 Bayer threshold offset added to every channel,
   scaled to the palette's typical spacing (the median distance from an
   entry to its nearest other) over sqrt(C), since the same offset on C
@@ -47,6 +48,10 @@ METHODS = ("none", "floyd-steinberg", "ordered")
 # Distance blocks of this many float32 elements stay in cache, and OpenBLAS
 # runs products this small on one thread (see quantize._CHUNK_ELEMENTS).
 _CHUNK_ELEMENTS = 1 << 16
+# Exact Floyd-Steinberg works in bands of rows whose skewed copy holds at most
+# this many float32 values (128 MiB; a 512 x 512 RGBA image is one band).
+_SKEW_ELEMENTS = 1 << 25
+_MIN_BAND_ROWS = 8
 # Floyd-Steinberg weights in sixteenths: right, below-left, below, below-right.
 _FS_RIGHT, _FS_BELOW_LEFT, _FS_BELOW, _FS_BELOW_RIGHT = 7 / 16, 3 / 16, 5 / 16, 1 / 16
 
@@ -141,28 +146,49 @@ def _floyd_steinberg_pillow(pixels: np.ndarray, palette: np.ndarray) -> np.ndarr
 
 
 def _floyd_steinberg(pixels: np.ndarray, palette: np.ndarray) -> np.ndarray:
-    """Exact Floyd-Steinberg in raster order, one anti-diagonal (x + 2y = t) at a time.
-
-    Values live in a skewed array ``skew[t, y] = pixel(y, t - 2y)`` padded by
-    one row and three steps, so the four neighbours that receive error are
-    slices of rows t+1..t+3, and writes that fall outside the image land in
-    cells that are never read. A last channel of ones (whose palette value
-    is also one, so it carries no error) lets each step's distances come
-    from one product on the array itself.
-    """
+    """Exact Floyd-Steinberg in raster order, in bands of rows that bound the memory."""
     height, width, channels = pixels.shape
-    steps = width + 2 * (height - 1)
-    ys, xs = np.mgrid[0:height, 0:width]
-    diagonal = xs + 2 * ys
-    skew = np.ones((steps + 3, height + 1, channels + 1), np.float32)
-    skew[diagonal, ys, :channels] = pixels
-    labels = np.zeros((steps, height), np.uint8)
+    rows = max(_MIN_BAND_ROWS, _SKEW_ELEMENTS // ((width + 2 * height) * (channels + 1)))
     colors = np.hstack([palette, np.ones((len(palette), 1))]).astype(np.float32)
     terms = _distance_terms(palette)
+    labels = np.empty((height, width), np.uint8)
+    first = pixels[0].astype(np.float32)
+    for top in range(0, height, rows):
+        band = pixels[top : top + rows + 1]
+        labels[top : top + rows], first = _diffuse_band(band, first, rows, colors, terms)
+    return labels
+
+
+def _diffuse_band(
+    pixels: np.ndarray, first: np.ndarray, rows: int, colors: np.ndarray, terms: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Floyd-Steinberg on the first `rows` rows of `pixels`, one anti-diagonal at a time.
+
+    Row 0 starts from `first` (its pixels plus the error the band above
+    passed down); the result is the labels and the values the row after the
+    band starts from, which `pixels` holds as its last row when there is one.
+    Pixel (y, x) needs only its left neighbour and three above, so all
+    pixels with the same t = x + 2y are mapped in one vectorised step. Values
+    live in a skewed array ``skew[t, y] = pixel(y, t - 2y)``, so the four
+    neighbours that receive error are slices of steps t+1..t+3, and writes
+    that fall outside the image land in cells that are never read. A last
+    channel of ones (whose palette value is also one, so it carries no
+    error) gives each step's distances from one product on the array itself.
+    """
+    height = min(rows, len(pixels))
+    width, channels = pixels.shape[1:]
+    steps = width + 2 * (height - 1)
+    ys, xs = np.mgrid[0 : len(pixels), 0:width]
+    diagonal = xs + 2 * ys
+    skew = np.zeros((steps + 3, height + 1, channels + 1), np.float32)
+    skew[..., channels] = 1
+    skew[diagonal, ys, :channels] = pixels
+    skew[np.arange(width), 0, :channels] = first
+    labels = np.zeros((steps, height), np.uint8)
     # Below-left, below, below-right in one update; it comes before the right
     # neighbour's, the order in which raster-order diffusion adds them to a cell.
     below = np.array([_FS_BELOW_LEFT, _FS_BELOW, _FS_BELOW_RIGHT], np.float32)[:, None, None]
-    distances = np.empty((height, len(palette)), np.float32)
+    distances = np.empty((height, len(colors)), np.float32)
     for t in range(steps):
         lo, hi = max(0, (t - width + 2) // 2), min(height, t // 2 + 1)
         values = np.clip(skew[t, lo:hi], 0, 255, out=skew[t, lo:hi])
@@ -171,7 +197,9 @@ def _floyd_steinberg(pixels: np.ndarray, palette: np.ndarray) -> np.ndarray:
         error = values - colors[chosen]
         skew[t + 1 : t + 4, lo + 1 : hi + 1] += below * error
         skew[t + 1, lo:hi] += _FS_RIGHT * error
-    return labels[diagonal, ys]
+    inside = slice(0, height)
+    following = skew[np.arange(width) + 2 * height, height, :channels]
+    return labels[diagonal[inside], ys[inside]], following
 
 
 def _bayer(size: int = 8) -> np.ndarray:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pytest
 
 from ccodec import OptionError
 from ccodec.dither import METHODS, dither
+
+# The module, not the function of the same name a package could re-export.
+dither_module = importlib.import_module("ccodec.dither")
 
 BLACK_WHITE = {
     1: np.array([[0], [255]], np.uint8),
@@ -151,3 +156,14 @@ def test_floyd_steinberg_with_one_alpha_everywhere_is_the_colour_result(channels
     opaque_palette = np.hstack([palette, np.full((5, 1), 255, np.uint8)])
     expected = dither(colour, palette, "floyd-steinberg")
     assert np.array_equal(dither(opaque, opaque_palette, "floyd-steinberg"), expected)
+
+
+def test_floyd_steinberg_in_bands_matches_the_textbook_loop(monkeypatch):
+    # A tiny memory bound splits 21 rows into bands of 8, 8 and 5 rows; the
+    # error passed from band to band must give the same result as one pass.
+    monkeypatch.setattr(dither_module, "_SKEW_ELEMENTS", 1)
+    rng = np.random.default_rng(8)
+    pixels = rng.integers(0, 256, (21, 13, 4), dtype=np.uint8)
+    palette = rng.integers(0, 256, (7, 4), dtype=np.uint8)
+    labels = dither(pixels, palette, "floyd-steinberg")
+    assert np.array_equal(labels, _reference_floyd_steinberg(pixels, palette))
