@@ -25,6 +25,7 @@ from PIL import Image
 from . import __version__, ccz
 from .ccz import DEFAULT_MAX_PIXELS, HEADER_SIZE, SIGNATURE, read_header
 from .codec import encode_image
+from .dither import METHODS as DITHER_METHODS
 from .errors import CczError, FormatError, OptionError
 from .images import open_image, open_input, to_pixels
 from .metrics import bits_per_pixel, mse, psnr
@@ -139,6 +140,16 @@ def main() -> None:
     required=True,
     help=f"Number of palette colours, 1-{MAX_COLORS}.",
 )
+@click.option(
+    "--dither",
+    "dither_method",
+    type=click.Choice(DITHER_METHODS),
+    default="none",
+    show_default=True,
+    help="How pixels map to the palette: nearest entry (none), Floyd-Steinberg error "
+    "diffusion, or an ordered 8x8 Bayer pattern. Dithering raises MSE and size but "
+    "hides banding.",
+)
 @seed_option
 @max_iter_option
 @level_option
@@ -148,6 +159,7 @@ def encode(
     input: Path,
     output: Path,
     k: int,
+    dither_method: str,
     seed: int,
     max_iter: int,
     level: int | None,
@@ -161,7 +173,9 @@ def encode(
     _refuse_image_extension(output)
     pixels = to_pixels(open_image(input))
     check_output(output, inputs=[input], force=force)
-    q, data = encode_image(pixels, k, seed=seed, max_iter=max_iter, level=level)
+    q, data = encode_image(
+        pixels, k, seed=seed, max_iter=max_iter, level=level, dither_method=dither_method
+    )
     write_atomic(output, lambda fp: fp.write(data), inputs=[input], force=force)
     if not quiet:
         error = mse(pixels, q.to_array())

@@ -6,8 +6,10 @@ import numpy as np
 from PIL import Image
 
 from .ccz import encode_quantized
+from .dither import METHODS, dither
+from .errors import OptionError
 from .images import to_pixels
-from .quantize import quantize
+from .quantize import Quantized, quantize
 
 __all__ = ["encode", "encode_image"]
 
@@ -19,9 +21,20 @@ def encode_image(
     seed: int | None = 0,
     max_iter: int = 300,
     level: int | None = None,
+    dither_method: str = "none",
 ):
-    """Quantize `image` to `k` colours and return ``(quantized, ccz_bytes)``."""
-    q = quantize(to_pixels(image), k, seed=seed, max_iter=max_iter)
+    """Quantize `image` to `k` colours and return ``(quantized, ccz_bytes)``.
+
+    `dither_method` maps the pixels onto the palette k-means found: ``none``
+    (each to its nearest entry, as clustered), ``floyd-steinberg`` or
+    ``ordered``; the .ccz holds exactly the dithered result.
+    """
+    if dither_method not in METHODS:
+        raise OptionError(f"dither={dither_method!r} is not one of {', '.join(METHODS)}.")
+    pixels = to_pixels(image)
+    q = quantize(pixels, k, seed=seed, max_iter=max_iter)
+    if dither_method != "none":
+        q = Quantized(q.palette, dither(pixels, q.palette, dither_method), q.seed)
     return q, encode_quantized(q, level=level)
 
 
@@ -32,11 +45,16 @@ def encode(
     seed: int | None = 0,
     max_iter: int = 300,
     level: int | None = None,
+    dither_method: str = "none",
 ) -> bytes:
     """Quantize `image` (a PIL image or a uint8 array) to `k` colours; the .ccz bytes.
+
+    Options as for `encode_image`.
 
     >>> data = encode(np.zeros((4, 4, 3), np.uint8), 16)
     >>> data[:4]
     b'\\x89CCZ'
     """
-    return encode_image(image, k, seed=seed, max_iter=max_iter, level=level)[1]
+    return encode_image(
+        image, k, seed=seed, max_iter=max_iter, level=level, dither_method=dither_method
+    )[1]

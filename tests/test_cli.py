@@ -700,3 +700,22 @@ def test_writers_reports_a_broken_plugin_on_stderr(monkeypatch, fresh_writer_reg
     assert_ok(result)
     assert "png" in result.stdout
     assert result.stderr.startswith("ccodec: warning: writer plugin 'broken'")
+
+
+def test_encode_dither_option_changes_the_labels_and_bad_names_are_usage_errors(tmp_path):
+    ramp = np.tile(np.linspace(0, 255, 64).astype(np.uint8), (16, 1))
+    source = tmp_path / "ramp.png"
+    Image.fromarray(np.stack([ramp, ramp // 2, ramp], axis=2)).save(source)
+    outputs = {}
+    for method in ("none", "floyd-steinberg", "ordered"):
+        target = tmp_path / f"{method}.ccz"
+        result = CliRunner().invoke(
+            main, ["encode", str(source), "-k", "4", "--dither", method, str(target), "-q"]
+        )
+        assert result.exit_code == 0, result.output
+        outputs[method] = ccodec.decode(target.read_bytes())
+    assert outputs["none"] != outputs["floyd-steinberg"]
+    assert outputs["none"] != outputs["ordered"]
+    bad = CliRunner().invoke(main, ["encode", str(source), "-k", "4", "--dither", "x", "o.ccz"])
+    assert bad.exit_code == 2
+    assert "'x' is not one of" in bad.output

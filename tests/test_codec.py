@@ -87,3 +87,22 @@ def test_to_array_is_the_palette_looked_up_by_label_and_writable(channels, k):
     expected = palette[labels]
     assert np.array_equal(pixels, expected[..., 0] if channels == 1 else expected)
     pixels[0, 0] = 0  # a copy the caller owns, not a view of Pillow's buffer
+
+
+@pytest.mark.parametrize("method", ["floyd-steinberg", "ordered"])
+def test_dithered_encode_stores_exactly_the_dithered_labels(method):
+    from ccodec.dither import dither
+
+    ramp = np.tile(np.linspace(0, 255, 64).astype(np.uint8), (16, 1))
+    pixels = np.stack([ramp, ramp, ramp], axis=2)
+    q, data = ccodec.encode_image(pixels, 4, seed=0, dither_method=method)
+    plain = ccodec.quantize(pixels, 4, seed=0)
+    assert np.array_equal(q.palette, plain.palette)
+    assert np.array_equal(q.labels, dither(pixels, plain.palette, method))
+    assert not np.array_equal(q.labels, plain.labels)
+    assert ccodec.decode(data) == q
+
+
+def test_unknown_dither_is_refused_before_quantizing():
+    with pytest.raises(ccodec.OptionError, match="dither='bayer' is not one of none"):
+        ccodec.encode(np.zeros((2, 2, 3), np.uint8), 4, dither_method="bayer")
