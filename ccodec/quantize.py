@@ -61,7 +61,13 @@ _ROUNDING_STEPS = 3
 # levels wide) only get the re-centring steps of the rounding.
 _EXACT_UP_TO = 1 << 18
 # Restarts on at most this many points x clusters run plain Lloyd steps.
-_PLAIN_UP_TO = 1 << 18
+_PLAIN_UP_TO = 1 << 20
+# Restarts end early when a run's error is within this fraction of the best
+# one's: at K=2 every run finds the same split.
+_SAME_RUN = 1e-6
+# The best runs on the coarsest level that go on to the next level.
+_FINALISTS = 2
+_TRIALS_BASE, _TRIALS_LOG = 2, 2.0
 # A coarse level counts as settled when at most this fraction of points move.
 _ROUGH_CHANGES = 1e-3
 
@@ -222,23 +228,36 @@ def _quantize(
     weights = counts.astype(np.float64)
     # Coarse to fine: restarts on the coarsest histogram, then each finer one
     # starts from the previous centres and only polishes.
-    levels = [_bin_means(bins, points, weights) for bins in _coarse_bins(colors, k)]
+    levels = [
+        _bin_means(bins, points, weights) for bins in _coarse_bins(unique_keys, flat.shape[1], k)
+    ]
     levels.append((points, weights))
-    state = _best_of_restarts(*levels[0], k, rng, max_iter)
-    for level, (level_points, level_weights) in enumerate(levels, 1):
-        if level > 1:
-            state = _State(level_points, level_weights, state.centers, rng)
-        if level < len(levels) or len(level_points) <= _EXACT_UP_TO:
-            state.iterate(max_iter, tol, rough=level < len(levels))
+    candidates = _best_of_restarts(*levels[0], k, rng, max_iter)
+    for level, (level_points, level_weights) in enumerate(levels):
+        last = level == len(levels) - 1
+        states = [_State(level_points, level_weights, c, rng) for c in candidates]
+        for state in states:
+            if not last or len(level_points) <= _EXACT_UP_TO:
+                state.iterate(max_iter, tol, rough=not last)
+        # The coarsest level ranks the runs only roughly: the next one
+        # decides between the finalists.
+        state = min(states, key=_State.inertia)
+        candidates = [s.centers for s in states] if level == 0 else [state.centers]
     palette, color_labels = _round_palette(state, colors)
     return palette, _pixel_labels(keys, unique_keys, color_labels, flat.shape[1])
 
 
 def _histogram(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each pixel's packed colour key (N,), the distinct keys sorted (M,), and their counts."""
-    keys = np.zeros(len(flat), np.uint32)
-    for c in range(flat.shape[1]):
-        keys |= flat[:, c].astype(np.uint32) << np.uint32(8 * c)
+    """Each pixel's colour key (N,), the distinct keys sorted (M,), and their counts.
+
+    Keys interleave the channels' bits, most significant first (Morton
+    order), so the keys of a coarser histogram are prefixes: its bins are
+    runs of the sorted keys and need no sort of their own.
+    """
+    spread = _spread_tables(flat.shape[1])
+    keys = spread[0][flat[:, 0]]
+    for c in range(1, flat.shape[1]):
+        keys |= spread[c][flat[:, c]]
     # One sort of the keys: cheaper than np.unique's argsort for the inverse,
     # which _pixel_labels gets from a lookup table instead.
     ordered = np.sort(keys)
@@ -247,9 +266,28 @@ def _histogram(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return keys, ordered[starts], counts
 
 
+def _spread_tables(channels: int) -> np.ndarray:
+    """(channels, 256) uint32: bit i of channel c's value moved to bit i * channels + c."""
+    values = np.arange(256, dtype=np.uint32)
+    tables = np.zeros((channels, 256), np.uint32)
+    for c in range(channels):
+        for i in range(8):
+            tables[c] |= ((values >> np.uint32(i)) & np.uint32(1)) << np.uint32(i * channels + c)
+    return tables
+
+
 def _unpack(unique_keys: np.ndarray, channels: int) -> np.ndarray:
-    shifts = np.arange(channels, dtype=np.uint32) * np.uint32(8)
-    return ((unique_keys[:, None] >> shifts) & np.uint32(0xFF)).astype(np.uint8)
+    """The (M, channels) uint8 colours of interleaved keys."""
+    values = np.arange(256, dtype=np.uint8)
+    colors = np.zeros((len(unique_keys), channels), np.uint8)
+    for byte in range(channels):
+        # The bits each key byte value gives each channel.
+        table = np.zeros((256, channels), np.uint8)
+        for position in range(8):
+            channel, bit = divmod(8 * byte + position, channels)[::-1]
+            table[:, channel] |= ((values >> position) & 1) << bit
+        colors |= table[(unique_keys >> np.uint32(8 * byte)) & np.uint32(0xFF)]
+    return colors
 
 
 def _pixel_labels(
@@ -265,42 +303,30 @@ def _pixel_labels(
     return color_labels[np.searchsorted(unique_keys, keys)].astype(np.uint8)
 
 
-def _coarse_bins(colors: np.ndarray, k: int) -> list[np.ndarray]:
+def _coarse_bins(unique_keys: np.ndarray, channels: int, k: int) -> list[np.ndarray]:
     """Each colour's bin in histograms with fewer bits, coarsest first; some may be skipped.
 
     A level is kept when it has enough bins per cluster to place them well
     and clearly fewer bins than the next finer one.
     """
     found = []
-    previous = len(colors)
+    previous = len(unique_keys)
     for bits in reversed(_COARSE_BITS):
         if previous <= _COARSE_ABOVE:
             break
-        drop = 8 - bits
-        keys = np.zeros(len(colors), np.uint32)
-        for c in range(colors.shape[1]):
-            keys |= (colors[:, c] >> drop).astype(np.uint32) << np.uint32(bits * c)
-        unique, bins = _dense_ids(keys, bits * colors.shape[1])
-        if len(unique) < _COARSE_PER_CLUSTER * k:
+        # Sorted interleaved keys: a coarse bin is a run of equal prefixes.
+        prefixes = unique_keys >> np.uint32(channels * (8 - bits))
+        bins = np.empty(len(prefixes), np.intp)
+        bins[0] = 0
+        np.cumsum(prefixes[1:] != prefixes[:-1], out=bins[1:])
+        count = int(bins[-1]) + 1
+        if count < _COARSE_PER_CLUSTER * k:
             break
-        if len(unique) > previous // 2:
+        if count > previous // 2:
             continue
-        found.append(bins.reshape(-1))
-        previous = len(unique)
+        found.append(bins)
+        previous = count
     return found[::-1]
-
-
-def _dense_ids(keys: np.ndarray, key_bits: int) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct keys and each key's index among them, like np.unique's inverse.
-
-    Small key spaces use a presence table instead of np.unique's argsort.
-    """
-    if key_bits > 21:
-        return np.unique(keys, return_inverse=True)
-    present = np.zeros(1 << key_bits, bool)
-    present[keys] = True
-    ids = np.cumsum(present) - 1
-    return np.flatnonzero(present), ids[keys]
 
 
 def _bin_means(
@@ -321,9 +347,9 @@ def _best_of_restarts(
     k: int,
     rng: np.random.Generator,
     max_iter: int,
-) -> _State:
-    """k-means++ then rough Lloyd from several seeds; the run with the lowest inertia."""
-    best, best_inertia = None, np.inf
+) -> list[np.ndarray]:
+    """k-means++ then rough Lloyd from several seeds; the centres of the best runs, best first."""
+    runs: list[tuple[float, np.ndarray]] = []
     small = len(points) * k <= _PLAIN_UP_TO
     for _ in range(_restarts(k)):
         centers = _kmeans_plusplus(points, weights, k, rng)
@@ -333,9 +359,11 @@ def _best_of_restarts(
             state = _State(points, weights, centers, rng)
             state.iterate(max_iter, 0.0, rough=True)
             centers, inertia = state.centers, state.inertia()
-        if inertia < best_inertia:
-            best, best_inertia = centers, inertia
-    return _State(points, weights, best, rng)
+        if any(abs(inertia - other) <= _SAME_RUN * other for other, _ in runs):
+            break  # two runs found the same minimum: more would very likely too
+        runs.append((inertia, centers))
+    runs.sort(key=lambda run: run[0])
+    return [centers for _, centers in runs[:_FINALISTS]]
 
 
 def _plain_lloyd(
@@ -403,7 +431,7 @@ def _kmeans_plusplus(
     points: np.ndarray, weights: np.ndarray, k: int, rng: np.random.Generator
 ) -> np.ndarray:
     """Greedy weighted k-means++: of a few candidates per step keep the best."""
-    n_trials = 2 + int(np.log(k))
+    n_trials = _TRIALS_BASE + int(_TRIALS_LOG * np.log(k))
     # Candidates x points, so every product, minimum and weighted sum runs
     # along contiguous rows (4x faster than points x candidates).
     points_t = np.ascontiguousarray(points.T)

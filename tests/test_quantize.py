@@ -247,3 +247,33 @@ def test_memory_grows_with_pixels_not_pixels_times_k(monkeypatch):
     # The measure does catch a whole distance matrix: unchunked, it goes over.
     monkeypatch.setattr(qmod, "_CHUNK_ELEMENTS", 1 << 30)
     assert _peak_bytes(img, 256) > limit
+
+
+@pytest.mark.parametrize("channels", [1, 2, 3, 4])
+def test_interleaved_keys_round_trip(channels):
+    pixels = np.random.default_rng(0).integers(0, 256, (3000, channels), dtype=np.uint8)
+    keys, unique_keys, counts = qmod._histogram(pixels)
+    assert np.array_equal(qmod._unpack(keys, channels), pixels)
+    colours, expected_counts = np.unique(pixels, axis=0, return_counts=True)
+    assert sorted(map(tuple, qmod._unpack(unique_keys, channels).tolist())) == sorted(
+        map(tuple, colours.tolist())
+    )
+    assert sorted(counts.tolist()) == sorted(expected_counts.tolist())
+
+
+def test_coarse_bins_group_colours_by_their_top_bits(monkeypatch):
+    monkeypatch.setattr(qmod, "_COARSE_ABOVE", 0)
+    monkeypatch.setattr(qmod, "_COARSE_BITS", (2, 3))
+    pixels = np.random.default_rng(0).integers(0, 256, (4000, 3), dtype=np.uint8)
+    _, unique_keys, _ = qmod._histogram(pixels)
+    colours = qmod._unpack(unique_keys, 3)
+    levels = qmod._coarse_bins(unique_keys, 3, 2)
+    assert len(levels) == 2
+    for bits, bins in zip((2, 3), levels, strict=True):
+        # Same bin exactly when the colours agree in their top bits.
+        top = (colours >> (8 - bits)).astype(np.int64)
+        packed = top[:, 0] << 16 | top[:, 1] << 8 | top[:, 2]
+        _, expected = np.unique(packed, return_inverse=True)
+        assert bins.max() + 1 == expected.max() + 1
+        same_bin = bins[:, None] == bins[None, :300]
+        assert np.array_equal(same_bin, expected[:, None] == expected[None, :300])
