@@ -8,13 +8,16 @@ pixel, at a fraction of the work (a photo has 30-230 thousand colours in
 
 The steps, each chosen by measurement (benchmarks/quantize.py):
 
-1. histogram: pack each pixel into a uint32 key, sort, count;
-2. coarse levels: merge colours that agree in their top 5, 6 or 7 bits;
-3. restarts: greedy weighted k-means++ and rough Lloyd on the coarsest
-   level, several times at small K; keep the lowest error;
+1. histogram: interleave each pixel's bits into a uint32 key, sort, count;
+2. coarse levels: merge colours that agree in their top 4-7 bits (runs of
+   the sorted keys);
+3. restarts: greedy weighted k-means++ and rough plain Lloyd on the
+   coarsest level, several times at small K; the two best go on to the next
+   level, which keeps the better;
 4. Lloyd on each finer level from the previous centres, with Yinyang group
    bounds (few points are looked at once the centres settle) and
-   over-relaxed steps; on the full histogram until no label changes;
+   over-relaxed steps; on the full histogram until at most `tol` of the
+   pixels change label in a step;
 5. rounding: centres to 8 bits, colours re-assigned to the rounded palette,
    re-centred while that lowers the error; pixel labels by table look-up.
 """
@@ -40,11 +43,12 @@ MODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
 # which under load was 1.7x faster on the 24 MP case than two threads),
 # so memory grows with the number of colours, never colours x K.
 _CHUNK_ELEMENTS = 1 << 16
-# Above this many distinct colours, restart on a coarse histogram (5, 6 or
-# 7 bits a channel, when that leaves enough bins per cluster) and converge
+# Above this many distinct colours, restart on a coarse histogram (4 to 7
+# bits a channel, when that leaves enough bins per cluster) and converge
 # roughly there and on each finer one; the full-resolution steps only polish.
-_COARSE_ABOVE = 1 << 13
-_COARSE_BITS = (5, 6, 7)
+# Restarts on a 4-bit level (a few hundred bins) halve the time at K <= 20.
+_COARSE_ABOVE = 1 << 11
+_COARSE_BITS = (4, 5, 6, 7)
 _COARSE_PER_CLUSTER = 32
 # Yinyang groups hold about this many centres, and cost one float per point
 # and group, capped at this many floats in all.
@@ -65,8 +69,12 @@ _PLAIN_UP_TO = 1 << 20
 # Restarts end early when a run's error is within this fraction of the best
 # one's: at K=2 every run finds the same split.
 _SAME_RUN = 1e-6
-# The best runs on the coarsest level that go on to the next level.
+# The best runs on the coarsest level that go on to the next level (the
+# coarse level ranks runs only roughly).
 _FINALISTS = 2
+# Greedy k-means++ candidates per centre: base + factor * log(K), twice
+# scikit-learn's log factor; over six seeds this cut the worst MSE ratio to
+# scikit-learn from 1.013 to 1.002 on rocket K=32.
 _TRIALS_BASE, _TRIALS_LOG = 2, 2.0
 # A coarse level counts as settled when at most this fraction of points move.
 _ROUGH_CHANGES = 1e-3
