@@ -52,7 +52,7 @@ _COARSE_BITS = (4, 5, 6, 7)
 _COARSE_PER_CLUSTER = 32
 # Yinyang groups hold about this many centres, and cost one float per point
 # and group, capped at this many floats in all.
-_GROUP_SIZE = 16
+_GROUP_SIZE = 8
 _MAX_GROUP_ELEMENTS = 1 << 25
 # Over-relaxed Lloyd steps go this far towards (and past) the mean.
 _RELAX = 1.9
@@ -77,7 +77,7 @@ _FINALISTS = 2
 # scikit-learn from 1.013 to 1.002 on rocket K=32.
 _TRIALS_BASE, _TRIALS_LOG = 2, 2.0
 # A coarse level counts as settled when at most this fraction of points move.
-_ROUGH_CHANGES = 1e-3
+_ROUGH_CHANGES = 1e-2
 
 
 @dataclass(frozen=True, eq=False)
