@@ -57,7 +57,7 @@ def test_empty_cluster_is_reseeded():
     weights = np.ones(len(points))
     # The third centre lies beyond every point, so its cluster starts empty.
     centers = np.array([[0.0], [0.5], [1.0]], np.float32)
-    state = qmod._State(points, weights, centers, np.random.default_rng(0))
+    state = qmod._State(points, weights, centers)
     assert np.bincount(state.labels, minlength=3).min() == 0
     state.iterate(100, 0.0)
     assert np.all(np.isfinite(state.centers))
@@ -166,7 +166,7 @@ def test_tol_zero_runs_until_no_label_changes():
     rng = np.random.default_rng(0)
     points = rng.random((500, 3)).astype(np.float32)
     weights = rng.integers(1, 5, 500).astype(np.float64)
-    state = qmod._State(points, weights, points[:6].copy(), rng)
+    state = qmod._State(points, weights, points[:6].copy())
     state.iterate(1000, 0.0)
     # A fixed point: one more Lloyd step moves no point.
     assert state.move(state.means()[0]) == 0
@@ -186,7 +186,7 @@ def test_tol_is_a_fraction_of_the_pixels():
     weights = rng.integers(1, 5, 500).astype(np.float64)
     steps = []
     for tol in (0.0, 0.2):
-        state = CountingState(points, weights, points[:6].copy(), rng)
+        state = CountingState(points, weights, points[:6].copy())
         state.iterate(1000, tol)
         steps.append(len(state.moves))
         # The last step moved at most tol of the weight (none for tol=0).
