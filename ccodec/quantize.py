@@ -323,10 +323,12 @@ def _coarse_bins(unique_keys: np.ndarray, channels: int, k: int) -> list[np.ndar
     """Each colour's bin in histograms with fewer bits, coarsest first; some may be skipped.
 
     A level is kept when it has enough bins per cluster to place them well
-    and clearly fewer bins than the next finer one.
+    and clearly fewer bins than the next finer one; a skipped level is kept
+    after all when every coarser one has too few bins.
     """
     found = []
     previous = len(unique_keys)
+    skipped = None
     for bits in reversed(_COARSE_BITS):
         if previous <= _COARSE_ABOVE:
             break
@@ -337,11 +339,16 @@ def _coarse_bins(unique_keys: np.ndarray, channels: int, k: int) -> list[np.ndar
         np.cumsum(prefixes[1:] != prefixes[:-1], out=bins[1:])
         count = int(bins[-1]) + 1
         if count < _COARSE_PER_CLUSTER * k:
+            if skipped is not None:
+                # Too coarse: restart on the skipped finer level instead
+                # (chelsea's 22,092 7-bit bins at K=256, not all 32,584 colours).
+                found.append(skipped)
             break
         if count > previous // 2:
+            skipped = bins
             continue
         found.append(bins)
-        previous = count
+        previous, skipped = count, None
     return found[::-1]
 
 

@@ -277,3 +277,16 @@ def test_coarse_bins_group_colours_by_their_top_bits(monkeypatch):
         assert bins.max() + 1 == expected.max() + 1
         same_bin = bins[:, None] == bins[None, :300]
         assert np.array_equal(same_bin, expected[:, None] == expected[None, :300])
+
+
+def test_a_skipped_level_is_used_when_coarser_ones_are_too_coarse(monkeypatch):
+    monkeypatch.setattr(qmod, "_COARSE_ABOVE", 0)
+    monkeypatch.setattr(qmod, "_COARSE_BITS", (2, 7))
+    pixels = np.random.default_rng(0).integers(0, 256, (4000, 3), dtype=np.uint8)
+    _, unique_keys, _ = qmod._histogram(pixels)
+    # 7 bits barely merges random colours (skipped: not half as many bins),
+    # and 2 bits leaves 64 bins, too few for 3 x 32: the 7-bit level it is.
+    levels = qmod._coarse_bins(unique_keys, 3, 3)
+    expected = len(np.unique(pixels >> 1, axis=0))
+    assert len(levels) == 1 and levels[0].max() + 1 == expected
+    assert qmod._coarse_bins(unique_keys, 3, 1)[0].max() + 1 == 64
