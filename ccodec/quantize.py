@@ -60,9 +60,10 @@ _RELAX = 1.9
 # lowers the error; rarely more than one helps).
 _ROUNDING_STEPS = 3
 # Up to this many distinct colours (every corpus photo) Lloyd runs on the
-# full histogram until no label changes; above it (a 24-megapixel photo has
-# millions) each step costs too much, and the 7-bit level's centres (bins two
-# levels wide) only get the re-centring steps of the rounding.
+# full histogram until at most `tol` of the pixels change label; above it (a
+# 24-megapixel photo has millions) each step costs too much, and the 7-bit
+# level's centres (bins two levels wide) only get the re-centring steps of
+# the rounding.
 _EXACT_UP_TO = 1 << 18
 # Restarts on at most this many points x clusters run plain Lloyd steps.
 _PLAIN_UP_TO = 1 << 20
