@@ -20,6 +20,16 @@ The steps, each chosen by measurement (benchmarks/quantize.py):
    pixels change label in a step;
 5. rounding: centres to 8 bits, colours re-assigned to the rounded palette,
    re-centred while that lowers the error; pixel labels by table look-up.
+
+With ``space="oklab"`` steps 2-5 run on the colours' OKLab coordinates
+(`ccodec.colorspace`) instead of sRGB values in [0, 1]: the histogram and its
+bins are the same, only the points differ. Rounding turns centres into sRGB
+bytes with `oklab_palette_to_srgb`, and the re-assigning and re-centring use
+those bytes' OKLab coordinates, so every colour ends on the palette entry
+nearest to it in OKLab. Alpha stays one more channel, on [0, 1] like OKLab's
+L: going from opaque to transparent weighs as much as black to white, as in
+sRGB where it weighs like one full channel. Grey images cluster on OKLab L
+alone (a = b = 0 for every grey).
 """
 
 from __future__ import annotations
@@ -29,14 +39,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .colorspace import oklab_palette_to_srgb, srgb_to_oklab
 from .errors import OptionError
 
-__all__ = ["MAX_COLORS", "Quantized", "quantize"]
+__all__ = ["MAX_COLORS", "SPACES", "Quantized", "quantize"]
 
 #: The largest K a .ccz file of this version can hold.
 MAX_COLORS = 256
 
 MODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
+
+#: The colour spaces `quantize` can cluster in.
+SPACES = ("rgb", "oklab")
 
 # Distance matrices are built this many elements at a time (256 KiB of float32:
 # it stays in cache, and OpenBLAS runs products this small on one thread,
@@ -159,6 +173,7 @@ def quantize(
     seed: int | None = 0,
     max_iter: int = 300,
     tol: float = 3e-4,
+    space: str = "rgb",
 ) -> Quantized:
     """Reduce an image to at most `k` colours with k-means++ and Lloyd iterations.
 
@@ -175,6 +190,10 @@ def quantize(
     re-centring steps see every colour. The same `seed` gives the same result;
     ``seed=None`` draws a fresh one and records it in ``result.seed``.
 
+    `space` is where distances are measured: ``"rgb"`` (sRGB values, what
+    `ccodec.mse` measures) or ``"oklab"`` (perceptual; each colour goes to
+    the palette entry nearest in OKLab). The palette is sRGB bytes either way.
+
     >>> img = np.array([[[0, 0, 0], [0, 0, 0]], [[255, 0, 0], [251, 0, 0]]], np.uint8)
     >>> q = quantize(img, 2, seed=0)
     >>> sorted(q.palette.tolist())
@@ -185,6 +204,7 @@ def quantize(
     max_iter = _validate_int("max_iter", max_iter, 1, None)
     if not (isinstance(tol, (int, float)) and 0 <= tol < 1):
         raise OptionError(f"tol={tol!r} should be a number in [0, 1).")
+    space = validate_space(space)
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % (1 << 32))
     else:
@@ -192,8 +212,15 @@ def quantize(
 
     height, width = pixels.shape[:2]
     flat = pixels.reshape(height * width, -1)
-    palette, labels = _quantize(flat, k, np.random.default_rng(seed), max_iter, tol)
+    palette, labels = _quantize(flat, k, np.random.default_rng(seed), max_iter, tol, space)
     return Quantized(palette, labels.reshape(height, width), seed)
+
+
+def validate_space(space: object) -> str:
+    """`space` if it is one of `SPACES`, else an OptionError naming them."""
+    if not isinstance(space, str) or space not in SPACES:
+        raise OptionError(f"space={space!r} is not one of {', '.join(SPACES)}.")
+    return space
 
 
 def _validate_pixels(pixels: object) -> np.ndarray:
@@ -225,7 +252,7 @@ def _validate_int(name: str, value: object, low: int, high: int | None) -> int:
 
 
 def _quantize(
-    flat: np.ndarray, k: int, rng: np.random.Generator, max_iter: int, tol: float
+    flat: np.ndarray, k: int, rng: np.random.Generator, max_iter: int, tol: float, space: str
 ) -> tuple[np.ndarray, np.ndarray]:
     """Palette (K', C) uint8 and labels (N,) uint8 for flat (N, C) uint8 pixels."""
     keys, unique_keys, counts = _histogram(flat)
@@ -234,7 +261,7 @@ def _quantize(
         color_labels = np.arange(len(colors), dtype=np.uint8)
         return colors, _pixel_labels(keys, unique_keys, color_labels, flat.shape[1])
 
-    points = colors.astype(np.float32) / 255
+    points = _to_points(colors, space)
     weights = counts.astype(np.float64)
     # Coarse to fine: restarts on the coarsest histogram, then each finer one
     # starts from the previous centres and only polishes.
@@ -258,8 +285,22 @@ def _quantize(
         if pick_rough and exact:
             state.iterate(max_iter, tol)
         candidates = [s.centers for s in states] if level == 0 else [state.centers]
-    palette, color_labels = _round_palette(state, colors)
+    palette, color_labels = _round_palette(state, colors, space)
     return palette, _pixel_labels(keys, unique_keys, color_labels, flat.shape[1])
+
+
+def _to_points(colors: np.ndarray, space: str) -> np.ndarray:
+    """The float32 points clustered for (M, C) colours on 0..255 (uint8 or whole floats)."""
+    if space == "rgb":
+        return colors.astype(np.float32) / 255
+    return srgb_to_oklab(colors.astype(np.float64) / 255).astype(np.float32)
+
+
+def _to_palette(centers: np.ndarray, space: str) -> np.ndarray:
+    """The nearest sRGB bytes (as float32 values 0..255) of centres in `space`."""
+    if space == "rgb":
+        return np.clip(np.rint(centers * 255), 0, 255)
+    return oklab_palette_to_srgb(centers).astype(np.float32)
 
 
 def _histogram(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -761,25 +802,38 @@ class _State:
                 break
 
 
-def _round_palette(state: _State, colors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _round_palette(state: _State, colors: np.ndarray, space: str) -> tuple[np.ndarray, np.ndarray]:
     """Round centres to 8 bits, then re-assign and re-centre while the error falls.
 
     Rounding moves every centre by up to half a level per channel; assigning
     the colours to the rounded palette (not keeping the float labels) and
-    re-centring once or twice wins back most of that loss.
+    re-centring once or twice wins back most of that loss. Assignments,
+    means and the error are all measured in `space`, the one clustered.
     """
-    values = colors.astype(np.float32)
-    palette = np.clip(np.rint(state.centers * 255), 0, 255)
-    state.move(palette / 255)
-    error = _palette_error(values, state.weights, palette, state.labels)
+    if space == "rgb":
+        # Byte values, not [0, 1]: the error compares exactly as it always has.
+        values = colors.astype(np.float32)
+
+        def error_of(palette: np.ndarray) -> float:
+            return _palette_error(values, state.weights, palette, state.labels)
+    else:
+
+        def error_of(palette: np.ndarray) -> float:
+            return _palette_error(
+                state.points, state.weights, _to_points(palette, space), state.labels
+            )
+
+    palette = _to_palette(state.centers, space)
+    state.move(_to_points(palette, space))
+    error = error_of(palette)
     for _ in range(_ROUNDING_STEPS):
         means, _ = state.means()
-        candidate = np.clip(np.rint(means * 255), 0, 255)
+        candidate = _to_palette(means, space)
         if np.array_equal(candidate, palette):
             break
         labels = state.labels.copy()
-        state.move(candidate / 255)
-        new_error = _palette_error(values, state.weights, candidate, state.labels)
+        state.move(_to_points(candidate, space))
+        new_error = error_of(candidate)
         if new_error >= error:
             state.labels = labels
             break

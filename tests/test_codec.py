@@ -106,3 +106,19 @@ def test_dithered_encode_stores_exactly_the_dithered_labels(method):
 def test_unknown_dither_is_refused_before_quantizing():
     with pytest.raises(ccodec.OptionError, match="dither='bayer' is not one of none"):
         ccodec.encode(np.zeros((2, 2, 3), np.uint8), 4, dither_method="bayer")
+
+
+@pytest.mark.parametrize("channels", [1, 2, 3, 4])
+def test_oklab_encode_round_trips_exactly_and_is_deterministic(channels):
+    rng = np.random.default_rng(channels)
+    pixels = rng.integers(0, 256, (20, 30, channels), dtype=np.uint8)
+    q, data = ccodec.encode_image(pixels, 6, seed=1, space="oklab")
+    assert q == ccodec.quantize(pixels, 6, seed=1, space="oklab")
+    assert ccodec.decode(data) == q
+    assert data == ccodec.encode(pixels, 6, seed=1, space="oklab")
+
+
+def test_unknown_space_is_refused_before_quantizing():
+    # k=0 is invalid too, but quantize (which checks k) is never reached.
+    with pytest.raises(ccodec.OptionError, match="space='lab' is not one of rgb, oklab"):
+        ccodec.encode(np.zeros((2, 2, 3), np.uint8), 0, space="lab")

@@ -290,3 +290,90 @@ def test_a_skipped_level_is_used_when_coarser_ones_are_too_coarse(monkeypatch):
     expected = len(np.unique(pixels >> 1, axis=0))
     assert len(levels) == 1 and levels[0].max() + 1 == expected
     assert qmod._coarse_bins(unique_keys, 3, 1)[0].max() + 1 == 64
+
+
+# --- space="oklab" -------------------------------------------------------------
+
+
+def _fingerprint_images():
+    rng = np.random.default_rng(7)
+    y, x = np.mgrid[0:48, 0:64]
+    grad = np.stack([x * 4, y * 5, (x + y) * 2], -1).astype(np.uint8)
+    yield "rgb_noise", rng.integers(0, 256, (40, 50, 3), dtype=np.uint8), 16
+    yield "rgb_gradient", grad, 8
+    yield "rgba", np.concatenate([grad, (x * 3)[..., None].astype(np.uint8)], -1), 5
+    yield "grey", (x * y % 256).astype(np.uint8), 4
+
+
+# sha256 of palette + labels bytes at seed=3, recorded before space= existed
+# (commit 3f514d6): the rgb path must not move by a byte.
+RGB_FINGERPRINTS = {
+    "rgb_noise": "95a0d4aa7ec0894e",
+    "rgb_gradient": "1262189b82be2df5",
+    "rgba": "f78ca2a6b7b5d1a3",
+    "grey": "18bb95f48678e00a",
+}
+
+
+def _fingerprint(q: Quantized) -> str:
+    import hashlib
+
+    return hashlib.sha256(q.palette.tobytes() + q.labels.tobytes()).hexdigest()[:16]
+
+
+@pytest.mark.parametrize("space", [None, "rgb"])
+def test_rgb_space_gives_the_same_bytes_as_before_the_option(space):
+    options = {} if space is None else {"space": space}
+    for name, img, k in _fingerprint_images():
+        assert _fingerprint(quantize(img, k, seed=3, **options)) == RGB_FINGERPRINTS[name], name
+
+
+def test_rgb_space_on_the_bundled_sample_is_unchanged():
+    pixels = np.asarray(Image.open(ASTRONAUT).convert("RGB"))
+    assert _fingerprint(quantize(pixels, 16, seed=0, space="rgb")) == "39d058dec517fcc1"
+
+
+@pytest.mark.parametrize("space", ["lab", "RGB", "", None, 3])
+def test_unknown_space_names_the_valid_ones(space):
+    with pytest.raises(OptionError, match=r"space=.* is not one of rgb, oklab\."):
+        quantize(np.zeros((2, 2, 3), np.uint8), 2, space=space)
+
+
+def _oklab(values: np.ndarray) -> np.ndarray:
+    from ccodec.colorspace import srgb_to_oklab
+
+    return srgb_to_oklab(values.astype(np.float64) / 255)
+
+
+@pytest.mark.parametrize("name", ["rgb_noise", "rgb_gradient", "rgba", "grey"])
+def test_oklab_labels_are_the_nearest_entries_in_oklab_and_deterministic(name):
+    img, k = next((img, k) for n, img, k in _fingerprint_images() if n == name)
+    q = quantize(img, k, seed=5, space="oklab")
+    assert q == quantize(img, k, seed=5, space="oklab")
+    assert q.palette.dtype == np.uint8 and q.k == k and q.mode == qmod.MODES[q.palette.shape[1]]
+    flat = img.reshape(-1, q.channels)
+    distances = ((_oklab(flat)[:, None, :] - _oklab(q.palette)[None]) ** 2).sum(axis=2)
+    chosen = distances[np.arange(len(flat)), q.labels.reshape(-1)]
+    # float32 clustering against a float64 check: equal up to rounding.
+    assert np.all(chosen <= distances.min(axis=1) + 1e-6)
+
+
+def test_oklab_changes_the_palette_and_lowers_the_oklab_error():
+    pixels = np.asarray(Image.open(ASTRONAUT).convert("RGB"))[::4, ::4]
+    by_space = {space: quantize(pixels, 8, seed=0, space=space) for space in qmod.SPACES}
+    errors = {
+        space: float(np.mean(np.sum((_oklab(q.to_array()) - _oklab(pixels)) ** 2, axis=2)))
+        for space, q in by_space.items()
+    }
+    assert not np.array_equal(by_space["rgb"].palette, by_space["oklab"].palette)
+    assert errors["oklab"] < errors["rgb"]
+
+
+@pytest.mark.parametrize("channels", [1, 2, 3, 4])
+def test_oklab_is_exact_when_k_covers_every_colour(channels):
+    rng = np.random.default_rng(channels)
+    colours = rng.integers(0, 256, (12, channels), dtype=np.uint8)
+    img = colours[rng.integers(0, 12, (9, 11))]
+    for k in (12, 40):
+        q = quantize(img, k, space="oklab")
+        assert np.array_equal(q.to_array().reshape(img.shape), img)
