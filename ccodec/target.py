@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -35,6 +36,7 @@ from .quantize import (
     _validate_int,
     _validate_pixels,
     quantize,
+    validate_space,
 )
 
 __all__ = ["TargetQuantized", "quantize_to_target"]
@@ -78,13 +80,15 @@ def quantize_to_target(
     seed: int = 0,
     max_iter: int = 300,
     k_max: int = MAX_COLORS,
+    space: str = "rgb",
 ) -> TargetQuantized:
     """The quantization at the smallest K that meets `max_mse` or `min_psnr`.
 
     Give exactly one of `max_mse` (on the [0, 1] scale of `ccodec.mse`) or
     `min_psnr` in dB (converted as MSE = 10^(-PSNR/10), as `ccodec.psnr`
     defines it). The result equals ``quantize(pixels, result.k, seed=seed,
-    max_iter=max_iter)``; if even K = `k_max` (or the number of distinct
+    max_iter=max_iter, space=space)``; the MSE is measured in sRGB whatever
+    the `space` k-means clusters in. If even K = `k_max` (or the number of distinct
     colours, which is exact) misses the target, it is that quantization with
     ``reached=False``.
 
@@ -98,7 +102,8 @@ def quantize_to_target(
     seed = _validate_int("seed", seed, 0, None)
     max_iter = _validate_int("max_iter", max_iter, 1, None)
     k_max = _validate_int("k_max", k_max, 1, MAX_COLORS)
-    return _quantize_to_target(pixels, target, seed, max_iter, k_max)
+    options = {"seed": seed, "max_iter": max_iter, "space": validate_space(space)}
+    return _quantize_to_target(pixels, target, options, k_max)
 
 
 def _target_mse(max_mse: object, min_psnr: object) -> float:
@@ -119,7 +124,7 @@ def _target_mse(max_mse: object, min_psnr: object) -> float:
 
 
 def _quantize_to_target(
-    pixels: np.ndarray, target: float, seed: int, max_iter: int, k_max: int
+    pixels: np.ndarray, target: float, options: dict[str, Any], k_max: int
 ) -> TargetQuantized:
     colors = _distinct_colors(pixels)
     # At K >= the number of colours the result is exact, so that K always meets.
@@ -129,7 +134,7 @@ def _quantize_to_target(
 
     def full(k: int) -> float:
         if k not in runs:
-            q = quantize(pixels, k, seed=seed, max_iter=max_iter)
+            q = quantize(pixels, k, **options)
             runs[k] = (q, mse(pixels, q.to_array()))
             order.append((k, runs[k][1]))
         return runs[k][1]
@@ -140,7 +145,7 @@ def _quantize_to_target(
         full(k_high)
         found = k_high
     else:
-        found = _find(full, pixels, target, seed, max_iter, k_high)
+        found = _find(full, pixels, target, options, k_high)
     q, error = runs[found]
     return TargetQuantized(
         q.palette,
@@ -157,8 +162,7 @@ def _find(
     full: Callable[[int], float],
     pixels: np.ndarray,
     target: float,
-    seed: int,
-    max_iter: int,
+    options: dict[str, Any],
     k_high: int,
 ) -> int:
     """The K to return: searched on a subsample first (if large), then in full."""
@@ -167,7 +171,7 @@ def _find(
     if sample is not None:
 
         def probe(k: int) -> float:
-            q = quantize(sample, k, seed=seed, max_iter=max_iter, tol=_PROBE_TOL)
+            q = quantize(sample, k, tol=_PROBE_TOL, **options)
             return mse(sample, q.to_array())
 
         first, slope = _search(probe, target, first, k_high, slope, _PROBES)

@@ -133,6 +133,7 @@ def test_grey_and_alpha_images():
         ({"max_mse": 1e-3, "k_max": 257}, "k_max=257"),
         ({"max_mse": 1e-3, "seed": -1}, "seed=-1"),
         ({"max_mse": 1e-3, "max_iter": 0}, "max_iter=0"),
+        ({"max_mse": 1e-3, "space": "lab"}, "space='lab'"),
     ],
 )
 def test_bad_options_name_the_value(options, named):
@@ -153,3 +154,11 @@ def test_a_target_equal_to_an_error_is_met(small_errors):
     q = quantize_to_target(gradient(24), max_mse=small_errors[10], k_max=48)
     assert q.mse == small_errors[10]
     assert q.k == min(k for k, error in small_errors.items() if error <= small_errors[10])
+
+
+def test_oklab_space_is_the_full_quantize_in_that_space():
+    pixels = gradient()
+    q = quantize_to_target(pixels, max_mse=5e-3, space="oklab")
+    assert q == quantize(pixels, q.k, space="oklab")
+    assert q.mse == mse(pixels, q.to_array()) <= 5e-3
+    assert q.k == 1 or mse(pixels, quantize(pixels, q.k - 1, space="oklab").to_array()) > 5e-3
