@@ -53,7 +53,7 @@ def srgb_to_oklab(values: np.ndarray) -> np.ndarray:
     """
     values, colour = _split(values)
     linear = _linearise(values[..., :colour])
-    lab = np.cbrt(linear) if colour == 1 else np.cbrt(linear @ _RGB_TO_LMS.T) @ _LMS_TO_LAB.T
+    lab = np.cbrt(linear) if colour == 1 else _mix(np.cbrt(_mix(linear, _RGB_TO_LMS)), _LMS_TO_LAB)
     return _join(lab, values, colour)
 
 
@@ -66,7 +66,7 @@ def oklab_to_srgb(values: np.ndarray) -> np.ndarray:
     """
     values, colour = _split(values)
     lab = values[..., :colour]
-    linear = lab**3 if colour == 1 else ((lab @ _LAB_TO_LMS.T) ** 3) @ _LMS_TO_RGB.T
+    linear = lab**3 if colour == 1 else _mix(_mix(lab, _LAB_TO_LMS) ** 3, _LMS_TO_RGB)
     return _join(_encode(linear), values, colour)
 
 
@@ -93,6 +93,13 @@ def _split(values: object) -> tuple[np.ndarray, int]:
     if array.ndim == 0 or not 1 <= array.shape[-1] <= 4:
         raise OptionError(f"colour values need 1 to 4 channels last, not shape {array.shape}.")
     return array.astype(np.float64), 1 if array.shape[-1] <= 2 else 3
+
+
+def _mix(values: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """``values @ matrix.T`` over the last axis. einsum, not `@`: OpenBLAS took 44 ms
+    for astronaut's 113,382 colours x (3, 3) (threads for a tiny product), einsum 3 ms.
+    """
+    return np.einsum("...j,kj->...k", values, matrix)
 
 
 def _join(colour: np.ndarray, values: np.ndarray, channels: int) -> np.ndarray:
