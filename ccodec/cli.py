@@ -33,7 +33,7 @@ from .output import check_output, write_atomic
 from .plot import FORMATS as PLOT_FORMATS
 from .plot import plot_sweep, require_matplotlib
 from .progress import progress
-from .quantize import MAX_COLORS, Quantized
+from .quantize import MAX_COLORS, SPACES, Quantized
 from .report import CczInfo, Sweep, ccz_info, hex_color, sweep
 from .sheet import contact_sheet
 from .writers import available_writers, broken_plugins, get_writer, writer_for_path
@@ -150,6 +150,14 @@ def main() -> None:
     "diffusion, or an ordered 8x8 Bayer pattern. Dithering raises MSE and size but "
     "hides banding.",
 )
+@click.option(
+    "--space",
+    type=click.Choice(SPACES),
+    default="rgb",
+    show_default=True,
+    help="Colour space k-means clusters in: rgb (lowest MSE) or oklab (perceptual: lower "
+    "visible error on photos, higher MSE). The palette is stored as sRGB either way.",
+)
 @seed_option
 @max_iter_option
 @level_option
@@ -160,6 +168,7 @@ def encode(
     output: Path,
     k: int,
     dither_method: str,
+    space: str,
     seed: int,
     max_iter: int,
     level: int | None,
@@ -174,7 +183,13 @@ def encode(
     pixels = to_pixels(open_image(input))
     check_output(output, inputs=[input], force=force)
     q, data = encode_image(
-        pixels, k, seed=seed, max_iter=max_iter, level=level, dither_method=dither_method
+        pixels,
+        k,
+        seed=seed,
+        max_iter=max_iter,
+        level=level,
+        dither_method=dither_method,
+        space=space,
     )
     write_atomic(output, lambda fp: fp.write(data), inputs=[input], force=force)
     if not quiet:

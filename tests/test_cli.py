@@ -719,3 +719,23 @@ def test_encode_dither_option_changes_the_labels_and_bad_names_are_usage_errors(
     bad = CliRunner().invoke(main, ["encode", str(source), "-k", "4", "--dither", "x", "o.ccz"])
     assert bad.exit_code == 2
     assert "'x' is not one of" in bad.output
+
+
+def test_encode_space_oklab_stores_srgb_and_reports_rgb_mse(tmp_path):
+    rng = np.random.default_rng(5)
+    pixels = rng.integers(0, 256, (24, 32, 3), dtype=np.uint8)
+    source = tmp_path / "noise.png"
+    Image.fromarray(pixels).save(source)
+    target = tmp_path / "noise.ccz"
+    result = CliRunner().invoke(
+        main, ["encode", str(source), "-k", "8", "--space", "oklab", str(target)]
+    )
+    assert result.exit_code == 0, result.output
+    q = ccodec.decode(target.read_bytes())
+    assert q == ccodec.quantize(pixels, 8, seed=0, space="oklab")
+    assert f"MSE {ccodec.mse(pixels, q.to_array()):.6f}" in result.output
+    bad = CliRunner().invoke(
+        main, ["encode", str(source), "-k", "8", "--space", "lab", str(tmp_path / "x.ccz")]
+    )
+    assert bad.exit_code == 2
+    assert not (tmp_path / "x.ccz").exists()
