@@ -51,7 +51,7 @@ _DEFAULT_SLOPE = -0.9
 # Subsample trials: this many, stopping at this tolerance (the fraction of
 # pixels that change label in a Lloyd step), which is 30 times the full one:
 # their answer is only a starting point, off by one or two K anyway.
-_PROBES = 2
+_PROBES = 3
 _PROBE_TOL = 1e-2
 # Brackets at most this wide are searched by prediction only.
 _NARROW = 8
