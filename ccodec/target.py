@@ -6,9 +6,10 @@ next trial is predicted from the last two on a log-log line, inside a
 bracket [a K that fails, a K that meets], with bisection when the predictions
 stop halving the bracket. Work is reused in two ways:
 
-1. on images of more than 65,536 pixels the search first runs on a strided
-   subsample (every 2nd or 4th pixel each way), where a trial costs a
-   fraction of a full one; its answer and local slope seed the full search;
+1. on images of more than 65,536 pixels the search first tries three K on
+   a strided subsample of at most that many pixels (every 2nd or 3rd pixel
+   each way on the corpus), where a trial costs a fraction of a full one;
+   its next guess and local slope seed the full search;
 2. full trials are cached by K, and the one that meets the target at the
    returned K is the result (it is never recomputed).
 
