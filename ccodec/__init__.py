@@ -29,6 +29,7 @@ from .images import open_image, to_pixels
 from .metrics import bits_per_pixel, mse, psnr
 from .pillow_plugin import register
 from .quantize import MAX_COLORS, Quantized, quantize
+from .target import TargetQuantized, quantize_to_target
 
 try:
     __version__ = version("ccodec")
@@ -49,6 +50,7 @@ __all__ = [
     "OptionError",
     "OutputError",
     "Quantized",
+    "TargetQuantized",
     "TruncatedError",
     "UnsupportedError",
     "bits_per_pixel",
@@ -60,6 +62,7 @@ __all__ = [
     "open_image",
     "psnr",
     "quantize",
+    "quantize_to_target",
     "read_header",
     "register",
     "to_pixels",

@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image
 
 from . import __version__, ccz
-from .ccz import DEFAULT_MAX_PIXELS, HEADER_SIZE, SIGNATURE, read_header
+from .ccz import DEFAULT_MAX_PIXELS, HEADER_SIZE, SIGNATURE, encode_quantized, read_header
 from .codec import encode_image
 from .dither import METHODS as DITHER_METHODS
 from .errors import CczError, FormatError, OptionError
@@ -36,6 +36,7 @@ from .progress import progress
 from .quantize import MAX_COLORS, SPACES, Quantized
 from .report import CczInfo, Sweep, ccz_info, hex_color, sweep
 from .sheet import contact_sheet
+from .target import quantize_to_target
 from .writers import available_writers, broken_plugins, get_writer, writer_for_path
 
 __all__ = ["main"]
@@ -137,8 +138,19 @@ def main() -> None:
     "--colors",
     "k",
     type=click.IntRange(1, MAX_COLORS),
-    required=True,
-    help=f"Number of palette colours, 1-{MAX_COLORS}.",
+    help=f"Number of palette colours, 1-{MAX_COLORS}; with --max-mse or --min-psnr, "
+    "the most that may be used.",
+)
+@click.option(
+    "--max-mse",
+    type=click.FloatRange(min=0),
+    help="Instead of a fixed K: the smallest K whose MSE (0-1 scale) is at most this.",
+)
+@click.option(
+    "--min-psnr",
+    type=click.FloatRange(min=0),
+    metavar="DB",
+    help="Instead of a fixed K: the smallest K whose PSNR is at least DB decibels.",
 )
 @click.option(
     "--dither",
@@ -166,7 +178,9 @@ def main() -> None:
 def encode(
     input: Path,
     output: Path,
-    k: int,
+    k: int | None,
+    max_mse: float | None,
+    min_psnr: float | None,
     dither_method: str,
     space: str,
     seed: int,
@@ -177,27 +191,62 @@ def encode(
 ) -> None:
     """Quantize INPUT (any image Pillow reads) to K colours and write OUTPUT as .ccz.
 
-    Prints K, the error (MSE on a 0-1 scale, PSNR) and the size of the result.
+    Give -k K, or a quality target (--max-mse or --min-psnr) and ccodec finds
+    the smallest K that meets it. Prints K, the error (MSE on a 0-1 scale,
+    PSNR) and the size of the result.
     """
+    targeted = max_mse is not None or min_psnr is not None
+    if max_mse is not None and min_psnr is not None:
+        raise click.UsageError("give --max-mse or --min-psnr, not both")
+    if k is None and not targeted:
+        raise click.UsageError("give -k K, or a quality target with --max-mse or --min-psnr")
+    if targeted and dither_method != "none":
+        # The target is met by the undithered labels; dithering would raise the error again.
+        raise click.UsageError("--dither cannot be combined with --max-mse or --min-psnr")
     _refuse_image_extension(output)
     pixels = to_pixels(open_image(input))
     check_output(output, inputs=[input], force=force)
-    q, data = encode_image(
-        pixels,
-        k,
-        seed=seed,
-        max_iter=max_iter,
-        level=level,
-        dither_method=dither_method,
-        space=space,
-    )
+    if targeted:
+        q = quantize_to_target(
+            pixels,
+            max_mse=max_mse,
+            min_psnr=min_psnr,
+            seed=seed,
+            max_iter=max_iter,
+            k_max=k or MAX_COLORS,
+            space=space,
+        )
+        data = encode_quantized(q, level=level)
+    else:
+        q, data = encode_image(
+            pixels,
+            k,
+            seed=seed,
+            max_iter=max_iter,
+            level=level,
+            dither_method=dither_method,
+            space=space,
+        )
     write_atomic(output, lambda fp: fp.write(data), inputs=[input], force=force)
-    if not quiet:
-        error = mse(pixels, q.to_array())
+    error = mse(pixels, q.to_array())
+    if targeted and not q.reached:
         click.echo(
-            f"{output}: {_describe(q)}, MSE {error:.6f}, PSNR {psnr(error):.2f} dB, "
+            f"ccodec: warning: target not reached: MSE {error:.6f} at K={q.k}, "
+            f"the most allowed (target MSE {q.target:.6f})",
+            err=True,
+        )
+    if not quiet:
+        chosen = ""
+        if targeted and q.reached:
+            chosen = f" (smallest K for {_target_text(max_mse, min_psnr)})"
+        click.echo(
+            f"{output}: {_describe(q)}{chosen}, MSE {error:.6f}, PSNR {psnr(error):.2f} dB, "
             f"{len(data):,} bytes, {bits_per_pixel(len(data), q.width, q.height):.3f} bpp"
         )
+
+
+def _target_text(max_mse: float | None, min_psnr: float | None) -> str:
+    return f"MSE <= {max_mse:g}" if max_mse is not None else f"PSNR >= {min_psnr:g} dB"
 
 
 @main.command()

@@ -176,7 +176,7 @@ def test_encode_k_out_of_range_is_a_usage_error(image_file, tmp_path, k):
 
 
 def test_encode_needs_k(image_file, tmp_path):
-    assert_error(run("encode", image_file(), tmp_path / "out.ccz"), "'-k'", code=2)
+    assert_error(run("encode", image_file(), tmp_path / "out.ccz"), "-k K", code=2)
 
 
 @pytest.mark.parametrize(
@@ -739,3 +739,49 @@ def test_encode_space_oklab_stores_srgb_and_reports_rgb_mse(tmp_path):
     )
     assert bad.exit_code == 2
     assert not (tmp_path / "x.ccz").exists()
+
+
+def _three_colour_image(tmp_path: Path) -> Path:
+    colours = np.array([[0, 0, 0], [255, 0, 0], [0, 0, 255]], np.uint8)
+    labels = np.random.default_rng(6).integers(0, 3, (12, 12))
+    source = tmp_path / "three.png"
+    Image.fromarray(colours[labels]).save(source)
+    return source
+
+
+def test_encode_quality_target_finds_the_smallest_k(tmp_path):
+    source = _three_colour_image(tmp_path)
+    target = tmp_path / "three.ccz"
+    result = CliRunner().invoke(main, ["encode", str(source), "--max-mse", "0", str(target)])
+    assert result.exit_code == 0, result.output
+    assert "K=3 (smallest K for MSE <= 0)" in result.output
+    assert ccodec.decode(target.read_bytes()).k == 3
+
+
+def test_encode_quality_target_not_reached_warns_and_keeps_the_cap(tmp_path):
+    source = _three_colour_image(tmp_path)
+    target = tmp_path / "three.ccz"
+    result = CliRunner().invoke(
+        main, ["encode", str(source), "--min-psnr", "60", "-k", "2", str(target)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "warning: target not reached" in result.stderr
+    assert "smallest K" not in result.output
+    assert ccodec.decode(target.read_bytes()).k == 2
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ([], "give -k K, or a quality target"),
+        (["--max-mse", "0.01", "--min-psnr", "30"], "not both"),
+        (["--min-psnr", "30", "--dither", "ordered"], "--dither cannot be combined"),
+    ],
+)
+def test_encode_k_and_target_usage_errors(tmp_path, extra, message):
+    source = _three_colour_image(tmp_path)
+    target = tmp_path / "out.ccz"
+    result = CliRunner().invoke(main, ["encode", str(source), str(target), *extra])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert not target.exists()
