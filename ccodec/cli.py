@@ -228,14 +228,15 @@ def encode(
             space=space,
         )
     write_atomic(output, lambda fp: fp.write(data), inputs=[input], force=force)
-    error = mse(pixels, q.to_array())
     if targeted and not q.reached:
         click.echo(
-            f"ccodec: warning: target not reached: MSE {error:.6f} at K={q.k}, "
+            f"ccodec: warning: target not reached: MSE {q.mse:.6f} at K={q.k}, "
             f"the most allowed (target MSE {q.target:.6f})",
             err=True,
         )
     if not quiet:
+        # The target search measured its result's error already.
+        error = q.mse if targeted else mse(pixels, q.to_array())
         chosen = ""
         if targeted and q.reached:
             chosen = f" (smallest K for {_target_text(max_mse, min_psnr)})"
