@@ -17,13 +17,12 @@ from .ccz import (
     HEADER_SIZE,
     SIGNATURE,
     decode,
-    encode_quantized,
     read_container,
     read_header,
 )
+from .codec import encode
 from .errors import CczError
-from .images import to_pixels
-from .quantize import MAX_COLORS, quantize
+from .quantize import MAX_COLORS
 
 __all__ = ["CczImageFile", "register"]
 
@@ -88,10 +87,15 @@ class CczDecoder(ImageFile.PyDecoder):
 def _save(im: Image.Image, fp, filename: str | bytes) -> None:
     info = im.encoderinfo
     colors = info.get("colors", MAX_COLORS)
-    q = quantize(
-        to_pixels(im), colors, seed=info.get("seed", 0), max_iter=info.get("max_iter", 300)
+    fp.write(
+        encode(
+            im,
+            colors,
+            seed=info.get("seed", 0),
+            max_iter=info.get("max_iter", 300),
+            level=info.get("level"),
+        )
     )
-    fp.write(encode_quantized(q, level=info.get("level")))
 
 
 def register() -> None:

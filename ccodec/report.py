@@ -17,10 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from .ccz import DEFAULT_MAX_PIXELS, decode, encode_quantized, read_header
+from .ccz import DEFAULT_MAX_PIXELS, decode, read_header
+from .codec import encode_image
 from .errors import CczError, OptionError
 from .metrics import bits_per_pixel, mse, psnr
-from .quantize import MODES, Quantized, quantize
+from .quantize import MODES, Quantized
 from .writers import get_writer
 
 __all__ = ["SCHEMA", "CczInfo", "KRow", "Sweep", "ccz_info", "hex_color", "k_table", "sweep"]
@@ -206,8 +207,8 @@ def _measure(
     input_bytes: int | None,
 ) -> tuple[KRow, Quantized]:
     """Quantize `pixels` to `k` colours; measure the error and the size in each format."""
-    q = quantize(pixels, k, seed=seed, max_iter=max_iter)
-    ccz_bytes = len(encode_quantized(q, level=level))
+    q, data = encode_image(pixels, k, seed=seed, max_iter=max_iter, level=level)
+    ccz_bytes = len(data)
     error = mse(pixels, q.to_array())
     row = KRow(
         k=k,
