@@ -35,7 +35,7 @@ alone (a = b = 0 for every grey).
 from __future__ import annotations
 
 import operator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -101,6 +101,8 @@ class Quantized:
 
     ``palette`` is a (K, C) uint8 array, ``labels`` an (H, W) uint8 array of
     indices into it, and ``seed`` the seed that produced it (None when decoded).
+    ``info`` carries metadata the way Pillow's ``Image.info`` does
+    (``"icc_profile"`` as bytes, text entries as str); it never affects pixels.
 
     >>> q = quantize(np.zeros((2, 3, 3), np.uint8), 4)
     >>> q.k, q.mode, q.to_array().shape
@@ -110,6 +112,7 @@ class Quantized:
     palette: np.ndarray
     labels: np.ndarray
     seed: int | None = None
+    info: dict = field(default_factory=dict, compare=False)
 
     @property
     def k(self) -> int:
@@ -154,7 +157,9 @@ class Quantized:
         """The quantized pixels as a PIL image in mode `mode`."""
         from PIL import Image
 
-        return Image.fromarray(self.to_array(), self.mode)
+        image = Image.fromarray(self.to_array(), self.mode)
+        image.info.update(self.info)
+        return image
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Quantized):
