@@ -1,4 +1,4 @@
-"""The .ccz container: header, palette, bit-packed zstd-compressed indices.
+"""The .ccz container: header, palette, metadata chunks, and the coded indices.
 
 `formats/ccz.md` is the byte-level specification; this module follows it
 field by field. Decoding validates every field in the order the
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,10 +25,13 @@ from .errors import (
     TruncatedError,
     UnsupportedError,
 )
-from .quantize import MAX_COLORS, MODES, Quantized
+from .quantize import MODES, Quantized
 
 __all__ = [
+    "CODINGS",
     "DEFAULT_MAX_PIXELS",
+    "MAX_K",
+    "MAX_METADATA_BYTES",
     "SIGNATURE",
     "Header",
     "decode",
@@ -38,22 +42,29 @@ __all__ = [
 
 SIGNATURE = b"\x89CCZ\r\n\x1a\n"
 MAJOR_VERSION = 1
-MINOR_VERSION = 0
+# Files that use a feature of 1.1 (16-bit indices, metadata, rANS) say 1.1;
+# the others are written exactly as 1.0 wrote them.
+MINOR_VERSION = 1
 
 # signature, major, minor, header length, width, height, K, channels,
-# bits per index, compression, filter, required flags, optional flags,
+# bits per index, coding, filter, required flags, optional flags,
 # payload length
 _HEADER = struct.Struct("<8sBBHIIIBBBBHHQ")
 HEADER_SIZE = _HEADER.size  # 40
 _CRC = struct.Struct("<I")
 
-COMPRESSION_ZSTD = 0
+#: Payload codings by name, as `encode_quantized(coding=...)` takes them; the
+#: value is the coding id stored at offset 26.
+CODINGS = {"zstd": 0, "rans": 1}
+CODING_ZSTD = CODINGS["zstd"]
+CODING_RANS = CODINGS["rans"]
 FILTER_NONE = 0
 KNOWN_REQUIRED_FLAGS = 0
-BIT_WIDTHS = (1, 2, 4, 8)
-# Kept for a future extension with more than MAX_COLORS entries: files that
-# use them are valid but unsupported, not corrupt.
-_RESERVED_BITS = 16
+#: Optional flag: the header extension holds metadata chunks (ICC profile, text).
+FLAG_METADATA = 0x0002
+BIT_WIDTHS = (1, 2, 4, 8, 16)
+#: The largest palette: every 16-bit index value.
+MAX_K = 1 << 16
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 #: Images with more pixels are refused unless the caller raises the limit:
@@ -64,6 +75,16 @@ DEFAULT_MAX_PIXELS = 89_478_485
 # signed 64-bit integers NumPy indexes with.
 _MAX_DIMENSION = (1 << 31) - 1
 _DEFAULT_LEVEL = 19
+
+# Metadata chunks: 4-byte type, u32 length, data. They live in the header
+# extension, so a 1.0 decoder skips them and the header CRC covers them; the
+# u16 header length caps them at 65,495 bytes.
+_CHUNK = struct.Struct("<4sI")
+_CHUNK_ICC = b"ICCP"
+_CHUNK_TEXT = b"TEXT"
+#: The most bytes of metadata chunks a file can hold.
+MAX_METADATA_BYTES = 0xFFFF - HEADER_SIZE
+_ICC_KEY = "icc_profile"
 
 
 @dataclass(frozen=True)
@@ -78,7 +99,7 @@ class Header:
     k: int
     channels: int
     bits: int
-    compression: int
+    compression: int  # the payload coding id (`CODINGS`); its 1.0 name
     filter: int
     required_flags: int
     optional_flags: int
@@ -89,13 +110,22 @@ class Header:
         return MODES[self.channels]
 
     @property
+    def coding(self) -> str:
+        """The payload coding's name: ``"zstd"`` or ``"rans"``."""
+        return next(name for name, value in CODINGS.items() if value == self.compression)
+
+    @property
+    def has_metadata(self) -> bool:
+        return bool(self.optional_flags & FLAG_METADATA)
+
+    @property
     def stride(self) -> int:
         """Bytes per packed row: rows start on a byte boundary."""
         return (self.width * self.bits + 7) // 8
 
     @property
     def raw_size(self) -> int:
-        """The exact size of the decompressed payload."""
+        """The exact size of the packed indices (the zstd frame's content)."""
         return self.stride * self.height
 
     @property
@@ -112,63 +142,126 @@ class Header:
 
 
 def bits_for(k: int) -> int:
-    """The smallest of 1, 2, 4, 8 bits that holds indices 0..k-1."""
+    """The smallest of 1, 2, 4, 8, 16 bits that holds indices 0..k-1."""
     return next(bits for bits in BIT_WIDTHS if k <= 1 << bits)
 
 
-def encode_quantized(q: Quantized, *, level: int | None = None) -> bytes:
+def encode_quantized(q: Quantized, *, level: int | None = None, coding: str = "auto") -> bytes:
     """Serialise a `Quantized` image to the bytes of a .ccz file.
 
-    `level` is the zstd level (1-22); by default 19, lowered for very large
-    images where 19 would take longer than the quantizer.
+    `coding` is how the indices are stored: ``"zstd"`` (bit-packed rows, one
+    zstd frame), ``"rans"`` (context-modelled rANS, `ccodec.rans`), or
+    ``"auto"``: each available coding is tried and the smaller kept (zstd on a
+    tie). `level` is the zstd level (1-22); by default 19, lowered for very
+    large images where 19 would take longer than the quantizer.
+
+    ``q.info`` is stored too: ``"icc_profile"`` (bytes) and every entry whose
+    key and value are both str (text); other entries are not kept. Without
+    those the file has no metadata chunk.
 
     >>> q = Quantized(np.array([[0], [255]], np.uint8), np.array([[0, 1]], np.uint8))
     >>> decode(encode_quantized(q)) == q
     True
     """
-    palette = np.ascontiguousarray(q.palette, dtype=np.uint8)
-    labels = np.asarray(q.labels)
-    if palette.ndim != 2 or not 1 <= palette.shape[1] <= 4:
-        raise OptionError(f"palette must have shape (K, C) with C in 1..4, not {palette.shape}.")
+    palette, labels = _validate_image(q)
     k, channels = palette.shape
-    if not 1 <= k <= MAX_COLORS:
-        raise OptionError(f"K={k} should be in 1..{MAX_COLORS}.")
-    if labels.ndim != 2 or 0 in labels.shape:
-        raise OptionError(f"labels must be a non-empty (H, W) array, not shape {labels.shape}.")
     height, width = labels.shape
-    if max(height, width) > _MAX_DIMENSION:
-        raise OptionError(f"{width}x{height} is larger than a .ccz file can hold.")
-    if labels.max() >= k or labels.min() < 0:
-        raise OptionError(f"labels must lie in 0..{k - 1}.")
     if level is None:
         level = _DEFAULT_LEVEL if width * height <= (1 << 22) else 9
-    if not 1 <= level <= 22:
-        raise OptionError(f"level={level} should be in 1..22.")
+    if isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= 22:
+        raise OptionError(f"level={level!r} should be an integer in 1..22.")
+    codings = _codings_for(coding)
+    metadata = _metadata_chunks(q.info)
 
     bits = bits_for(k)
-    raw = _pack_rows(labels.astype(np.uint8), bits)
-    compressor = zstandard.ZstdCompressor(
-        level=level, write_checksum=True, write_content_size=True, write_dict_id=False
-    )
-    payload = compressor.compress(raw)
+    candidates = []
+    for name in codings:
+        payload = _ENCODERS[name](labels, k, bits, level)
+        candidates.append((len(payload), CODINGS[name], payload))
+    _, coding_id, payload = min(candidates, key=lambda c: c[:2])
+    uses_1_1 = bits == 16 or coding_id != CODING_ZSTD or bool(metadata)
     header = _HEADER.pack(
         SIGNATURE,
         MAJOR_VERSION,
-        MINOR_VERSION,
-        HEADER_SIZE,
+        MINOR_VERSION if uses_1_1 else 0,
+        HEADER_SIZE + len(metadata),
         width,
         height,
         k,
         channels,
         bits,
-        COMPRESSION_ZSTD,
+        coding_id,
         FILTER_NONE,
         0,
-        0,
+        FLAG_METADATA if metadata else 0,
         len(payload),
     )
-    checked = header + palette.tobytes()
+    checked = header + metadata + palette.tobytes()
     return b"".join([checked, _CRC.pack(zlib.crc32(checked)), payload])
+
+
+def _validate_image(q: Quantized) -> tuple[np.ndarray, np.ndarray]:
+    """The palette as (K, C) uint8 and the labels as (H, W) integers below K; else OptionError."""
+    palette = np.ascontiguousarray(q.palette, dtype=np.uint8)
+    labels = np.asarray(q.labels)
+    if palette.ndim != 2 or not 1 <= palette.shape[1] <= 4:
+        raise OptionError(f"palette must have shape (K, C) with C in 1..4, not {palette.shape}.")
+    k = palette.shape[0]
+    if not 1 <= k <= MAX_K:
+        raise OptionError(f"K={k} should be in 1..{MAX_K}.")
+    if labels.ndim != 2 or 0 in labels.shape:
+        raise OptionError(f"labels must be a non-empty (H, W) array, not shape {labels.shape}.")
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise OptionError(f"labels must be integers, not {labels.dtype}.")
+    if max(labels.shape) > _MAX_DIMENSION:
+        raise OptionError(
+            f"{labels.shape[1]}x{labels.shape[0]} is larger than a .ccz file can hold."
+        )
+    if labels.max() >= k or labels.min() < 0:
+        raise OptionError(f"labels must lie in 0..{k - 1}.")
+    return palette, labels.astype(np.uint8 if k <= 256 else np.uint16, copy=False)
+
+
+def _codings_for(coding: str) -> tuple[str, ...]:
+    """The codings `encode_quantized` tries for its `coding` option."""
+    available = tuple(name for name in CODINGS if name in _ENCODERS)
+    if coding == "auto":
+        return available
+    if coding not in CODINGS:
+        raise OptionError(f"coding={coding!r} should be one of auto, {', '.join(CODINGS)}.")
+    if coding not in available:
+        raise OptionError(f"the {coding} coding is not available in this version of ccodec.")
+    return (coding,)
+
+
+def _metadata_chunks(info: Mapping) -> bytes:
+    """The ICC profile and text entries of `info` as metadata chunks (b"" if none)."""
+    if not isinstance(info, Mapping):
+        raise OptionError(f"info must be a dict, not {type(info).__name__}.")
+    chunks = []
+    profile = info.get(_ICC_KEY)
+    if profile is not None:
+        if not isinstance(profile, (bytes, bytearray, memoryview)):
+            raise OptionError(f"info['icc_profile'] must be bytes, not {type(profile).__name__}.")
+        if len(profile):  # Pillow leaves an empty profile for "none"
+            chunks.append(_CHUNK.pack(_CHUNK_ICC, len(profile)) + bytes(profile))
+    for key, value in info.items():
+        if key == _ICC_KEY or not (isinstance(key, str) and isinstance(value, str)):
+            continue
+        try:
+            data = key.encode() + b"\0" + value.encode()
+        except UnicodeEncodeError as exc:
+            raise OptionError(f"info[{key!r}] cannot be stored as UTF-8: {exc.reason}.") from None
+        if not key or "\0" in key:
+            raise OptionError(f"info key {key!r} cannot be stored: keys are non-empty, no NUL.")
+        chunks.append(_CHUNK.pack(_CHUNK_TEXT, len(data)) + data)
+    metadata = b"".join(chunks)
+    if len(metadata) > MAX_METADATA_BYTES:
+        raise OptionError(
+            f"metadata (ICC profile and text) takes {len(metadata):,} bytes; a .ccz header "
+            f"holds at most {MAX_METADATA_BYTES:,}."
+        )
+    return metadata
 
 
 def read_header(data: bytes, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Header:
@@ -247,20 +340,14 @@ def _validate_header(h: Header, max_pixels: int | None) -> None:
         )
     if h.channels not in MODES:
         raise CorruptError(f"invalid channel count {h.channels}: must be 1, 2, 3 or 4")
-    if h.bits == _RESERVED_BITS:
-        raise UnsupportedError(f"{h.bits}-bit indices are reserved for a future version")
     if h.bits not in BIT_WIDTHS:
-        raise CorruptError(f"invalid bits per index {h.bits}: must be 1, 2, 4 or 8")
+        raise CorruptError(f"invalid bits per index {h.bits}: must be 1, 2, 4, 8 or 16")
     if h.k == 0:
         raise CorruptError("invalid palette size K=0: must be at least 1")
-    if h.k > MAX_COLORS:
-        raise UnsupportedError(
-            f"palette size K={h.k} is above {MAX_COLORS}, reserved for a future version"
-        )
     if h.k > 1 << h.bits:
         raise CorruptError(f"K={h.k} does not fit in {h.bits} bits per index")
-    if h.compression != COMPRESSION_ZSTD:
-        raise UnsupportedError(f"unknown compression method {h.compression}")
+    if h.compression not in _DECODERS:
+        raise UnsupportedError(f"unknown payload coding {h.compression}")
     if h.filter != FILTER_NONE:
         raise UnsupportedError(f"unknown filter method {h.filter}")
     unknown = h.required_flags & ~KNOWN_REQUIRED_FLAGS
@@ -271,9 +358,11 @@ def _validate_header(h: Header, max_pixels: int | None) -> None:
             f"image is {h.width}x{h.height} = {h.width * h.height:,} pixels, above the "
             f"limit of {max_pixels:,} (raise it with max_pixels / --max-pixels)"
         )
-    if not _MIN_FRAME <= h.payload_length <= _compress_bound(h.raw_size):
+    low, high = _PAYLOAD_BOUNDS[h.compression](h)
+    if not low <= h.payload_length <= high:
         raise CorruptError(
-            f"payload length {h.payload_length} is impossible for {h.raw_size} bytes of indices"
+            f"payload length {h.payload_length} is impossible for a {h.width}x{h.height} "
+            f"image of {h.bits}-bit indices ({h.coding} coding: {low}..{high} bytes)"
         )
 
 
@@ -292,12 +381,13 @@ def _compress_bound(size: int) -> int:
 def read_container(
     data: bytes, *, file_size: int | None = None, max_pixels: int | None = DEFAULT_MAX_PIXELS
 ) -> tuple[Header, np.ndarray]:
-    """Validate all but the payload (rules 1-18): the header, the palette and its CRC-32,
-    and that the file is exactly as long as the header says; return the header and palette.
+    """Validate all but the payload (rules 1-19): the header, the palette and its CRC-32,
+    the file's length and the metadata chunks; return the header and palette.
 
     `data` needs to hold only the header, palette and CRC; `file_size` is the
     length of the whole file (default ``len(data)``), so a reader of a file
-    on disk can check it before reading or allocating the payload.
+    on disk can check it before reading or allocating the payload. The
+    metadata is `read_metadata`'s to return.
     """
     view = _byte_view(data)
     header = read_header(view, max_pixels=max_pixels)
@@ -325,16 +415,73 @@ def read_container(
         )
     if available > header.payload_length:  # rule 18
         raise CorruptError(f"{available - header.payload_length} trailing bytes after the payload")
+    read_metadata(header, view)  # rule 19
     palette = np.frombuffer(view[header.palette_offset : palette_end], np.uint8)
     return header, palette.reshape(header.k, header.channels).copy()
+
+
+def read_metadata(header: Header, data: bytes) -> dict:
+    """Rule 19: the metadata chunks of a file whose header and CRC are checked, as a dict.
+
+    ``"icc_profile"`` maps to the profile's bytes and each text entry's key to
+    its value, as in Pillow's ``Image.info``; empty if the file has none.
+    Chunks of a type this decoder does not know are skipped.
+    """
+    if not header.has_metadata:
+        return {}  # extension bytes without the flag are a newer minor's: skipped
+    view = _byte_view(data)[HEADER_SIZE : header.header_length]
+    info: dict = {}
+    at = 0
+    while at < len(view):
+        where = HEADER_SIZE + at
+        if len(view) - at < _CHUNK.size:
+            raise CorruptError(f"metadata chunk at byte {where} is cut by the end of the header")
+        kind, length = _CHUNK.unpack_from(view, at)
+        at += _CHUNK.size
+        if length > len(view) - at:
+            raise CorruptError(
+                f"metadata chunk at byte {where} claims {length} bytes, "
+                f"{len(view) - at} are left in the header"
+            )
+        chunk = bytes(view[at : at + length])
+        at += length
+        if kind == _CHUNK_ICC:
+            _read_icc(chunk, info, where)
+        elif kind == _CHUNK_TEXT:
+            _read_text(chunk, info, where)
+    return info
+
+
+def _read_icc(chunk: bytes, info: dict, where: int) -> None:
+    if _ICC_KEY in info:
+        raise CorruptError(f"second ICC profile chunk at byte {where}")
+    if not chunk:
+        raise CorruptError(f"empty ICC profile chunk at byte {where}")
+    info[_ICC_KEY] = chunk
+
+
+def _read_text(chunk: bytes, info: dict, where: int) -> None:
+    key, separator, value = chunk.partition(b"\0")
+    if not separator:
+        raise CorruptError(f"text chunk at byte {where} has no NUL after its key")
+    try:
+        text_key, text_value = key.decode(), value.decode()
+    except UnicodeDecodeError:
+        raise CorruptError(f"text chunk at byte {where} is not UTF-8") from None
+    if not text_key or text_key == _ICC_KEY:
+        raise CorruptError(f"text chunk at byte {where} has the reserved key {text_key!r}")
+    if text_key in info:
+        raise CorruptError(f"text key {text_key!r} appears twice (second at byte {where})")
+    info[text_key] = text_value
 
 
 def decode(data: bytes, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Quantized:
     """Decode the bytes of a .ccz file into the `Quantized` image it holds.
 
     Every field is validated before memory is allocated from it; a file with
-    more than `max_pixels` pixels is refused (``None``: no limit). Raises
-    only `CczError` subclasses.
+    more than `max_pixels` pixels is refused (``None``: no limit). Labels are
+    uint8 for K <= 256 and uint16 above; ``info`` holds the file's ICC profile
+    and text entries. Raises only `CczError` subclasses.
 
     >>> blank = Quantized(np.zeros((1, 3), np.uint8), np.zeros((2, 2), np.uint8))
     >>> q = decode(encode_quantized(blank))
@@ -343,26 +490,45 @@ def decode(data: bytes, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Quant
     """
     view = _byte_view(data)
     header, palette = read_container(view, max_pixels=max_pixels)
+    info = read_metadata(header, view)
     try:
-        raw = _decompress(view[header.payload_offset :], header.raw_size)
-        labels = _unpack_rows(raw, header)
+        labels = _DECODERS[header.compression](view[header.payload_offset :], header)
     except MemoryError:
         # Reachable only with max_pixels raised or None: the caller's limit is the cure.
         raise LimitError(
             f"not enough memory to decode a {header.width}x{header.height} image"
         ) from None
     largest = int(labels.max())
-    if largest >= header.k:  # rule 21
+    if largest >= header.k:  # rule 22
         row, col = np.argwhere(labels == largest)[0]
         raise CorruptError(f"index {largest} >= K={header.k} at row {row}, column {col}")
-    return Quantized(palette, labels)
+    dtype = np.uint8 if header.k <= 256 else np.uint16
+    return Quantized(palette, labels.astype(dtype, copy=False), info=info)
+
+
+# -- zstd coding (0): bit-packed rows, one zstd frame --------------------------------
+
+
+def _encode_zstd(labels: np.ndarray, k: int, bits: int, level: int) -> bytes:
+    compressor = zstandard.ZstdCompressor(
+        level=level, write_checksum=True, write_content_size=True, write_dict_id=False
+    )
+    return compressor.compress(_pack_rows(labels, bits))
+
+
+def _decode_zstd(payload: memoryview, header: Header) -> np.ndarray:
+    return _unpack_rows(_decompress(payload, header.raw_size), header)
+
+
+def _zstd_bounds(header: Header) -> tuple[int, int]:
+    return _MIN_FRAME, _compress_bound(header.raw_size)
 
 
 def _decompress(payload: memoryview, raw_size: int) -> bytes:
     """Decompress exactly `raw_size` bytes, refusing frames that claim otherwise.
 
     python-zstandard allocates whatever content size a frame declares, so the
-    frame header is read and checked first (rule 19); then rule 20.
+    frame header is read and checked first (rule 20); then rule 21.
     """
     if bytes(payload[:4]) != _ZSTD_MAGIC:
         raise CorruptError("corrupt payload: not a zstd frame")
@@ -395,7 +561,13 @@ def _decompress(payload: memoryview, raw_size: int) -> bytes:
 
 
 def _pack_rows(labels: np.ndarray, bits: int) -> bytes:
-    """Pack (H, W) indices at `bits` per index, MSB first, each row byte-aligned."""
+    """Pack (H, W) indices at `bits` per index, MSB first, each row byte-aligned.
+
+    16-bit indices are little-endian, like every other integer of the format.
+    """
+    if bits == 16:
+        return labels.astype("<u2").tobytes()
+    labels = labels.astype(np.uint8, copy=False)
     if bits == 8:
         return labels.tobytes()
     per_byte = 8 // bits
@@ -409,11 +581,21 @@ def _pack_rows(labels: np.ndarray, bits: int) -> bytes:
 
 
 def _unpack_rows(raw: bytes, header: Header) -> np.ndarray:
-    """(H, W) uint8 indices from rows packed as `_pack_rows` writes them."""
+    """(H, W) indices from rows packed as `_pack_rows` writes them: uint8, or uint16 at 16 bits."""
+    shape = (header.height, header.width)
+    if header.bits == 16:
+        return np.frombuffer(raw, "<u2").reshape(shape).astype(np.uint16)
     if header.bits == 8:
-        return np.frombuffer(raw, np.uint8).reshape(header.height, header.width).copy()
+        return np.frombuffer(raw, np.uint8).reshape(shape).copy()
     # Pillow's raw unpacker reads PNG-style packed rows in C, several times
     # faster than shifting and masking in NumPy.
     size = (header.width, header.height)
     image = Image.frombytes("P", size, raw, "raw", f"P;{header.bits}")
     return np.asarray(image).copy()
+
+
+# -- the coding table ----------------------------------------------------------------
+
+_ENCODERS = {"zstd": _encode_zstd}
+_DECODERS = {CODING_ZSTD: _decode_zstd}
+_PAYLOAD_BOUNDS = {CODING_ZSTD: _zstd_bounds}

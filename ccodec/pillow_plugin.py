@@ -1,10 +1,12 @@
 """Pillow format plugin: ``Image.open("x.ccz")`` and ``im.save("x.ccz", colors=16)``.
 
 Call `register()` (``import ccodec`` already does) to make Pillow aware of
-.ccz. Opened files have mode P with the palette for RGB and RGBA files (an
-per-entry transparency for the latter), and mode L or LA for grey files. A damaged
-file raises ``OSError`` with the decoder's message; data that is not .ccz
-at all makes Pillow move on to its other plugins.
+.ccz. Opened files have mode P with the palette for RGB and RGBA files (and
+per-entry transparency for the latter) up to 256 colours, RGB or RGBA above
+(Pillow's palettes stop at 256), and mode L or LA for grey files. The ICC
+profile and text entries go in ``im.info``, as Pillow's PNG plugin puts
+them. A damaged file raises ``OSError`` with the decoder's message; data
+that is not .ccz at all makes Pillow move on to its other plugins.
 """
 
 from __future__ import annotations
@@ -19,10 +21,10 @@ from .ccz import (
     decode,
     read_container,
     read_header,
+    read_metadata,
 )
 from .codec import encode
 from .errors import CczError
-from .quantize import MAX_COLORS
 
 __all__ = ["CczImageFile", "register"]
 
@@ -50,12 +52,14 @@ class CczImageFile(ImageFile.ImageFile):
             # Pillow allocates the image in load(): a damaged 50-byte file must
             # not cost hundreds of megabytes before it is refused.
             header, palette = read_container(prefix, file_size=file_size, max_pixels=None)
+            metadata = read_metadata(header, prefix)
         except CczError as exc:
             raise OSError(str(exc)) from exc
         self._size = (header.width, header.height)
+        self.info.update(metadata)
         self.info["ccz_version"] = (header.major, header.minor)
         self.info["colors"] = header.k
-        if header.channels >= 3:
+        if header.channels >= 3 and header.k <= _PALETTE_SIZE:
             # Alpha travels as per-entry transparency, as Pillow's PNG plugin
             # does, so convert("RGBA") and saving as PNG (tRNS) both keep it.
             self._mode = "P"
@@ -65,6 +69,9 @@ class CczImageFile(ImageFile.ImageFile):
         else:
             self._mode = header.mode
         self.tile = [ImageFile._Tile("ccz", (0, 0) + self.size, start, (self._mode,))]
+
+
+_PALETTE_SIZE = 256
 
 
 class CczDecoder(ImageFile.PyDecoder):
@@ -86,7 +93,8 @@ class CczDecoder(ImageFile.PyDecoder):
 
 def _save(im: Image.Image, fp, filename: str | bytes) -> None:
     info = im.encoderinfo
-    colors = info.get("colors", MAX_COLORS)
+    # 256 by default, as before 16-bit indices: Pillow's own palette size.
+    colors = info.get("colors", _PALETTE_SIZE)
     fp.write(
         encode(
             im,

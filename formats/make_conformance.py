@@ -29,6 +29,7 @@ from PIL import Image
 
 SIGNATURE = b"\x89CCZ\r\n\x1a\n"
 HEADER = struct.Struct("<8sBBHIIIBBBBHHQ")
+METADATA_FLAG = 0x0002
 DEFAULT_OUT = Path(__file__).resolve().parent / "conformance"
 
 
@@ -38,9 +39,10 @@ class Fields:
 
     palette: np.ndarray  # (K, C) uint8
     labels: np.ndarray  # (H, W) indices
+    info: tuple[tuple[str, str | bytes], ...] = ()  # metadata, written as chunks in this order
     major: int = 1
-    minor: int = 0
-    extra_header: bytes = b""
+    minor: int | None = None  # default: 1 if the file uses a 1.1 feature, else 0
+    extra_header: bytes | None = None  # default: the metadata chunks of `info`
     width: int | None = None
     height: int | None = None
     k: int | None = None
@@ -58,12 +60,17 @@ class Fields:
 
 
 def smallest_bits(k: int) -> int:
-    return next(b for b in (1, 2, 4, 8) if k <= 1 << b)
+    return next(b for b in (1, 2, 4, 8, 16) if k <= 1 << b)
 
 
 def pack_rows(labels: np.ndarray, bits: int, *, pad_bits: bool = False) -> bytes:
-    """Indices MSB first, each row padded to a whole byte (a plain reference loop)."""
+    """Indices MSB first, each row padded to a whole byte (a plain reference loop);
+    16-bit indices as little-endian pairs of bytes."""
     out = bytearray()
+    if bits == 16:
+        for index in labels.ravel().tolist():
+            out += struct.pack("<H", index)
+        return bytes(out)
     for row in labels.tolist():
         acc = used = 0
         for index in row:
@@ -83,17 +90,35 @@ def compress(raw: bytes, **options: bool) -> bytes:
     return zstandard.ZstdCompressor(level=19, **settings).compress(raw)
 
 
+def chunk(kind: bytes, data: bytes) -> bytes:
+    """One metadata chunk: 4-byte type, u32 length, data."""
+    return struct.pack("<4sI", kind, len(data)) + data
+
+
+def metadata(info: tuple[tuple[str, str | bytes], ...]) -> bytes:
+    """The chunks for `info`: ``icc_profile`` as ICCP, every other entry as TEXT."""
+    return b"".join(
+        chunk(b"ICCP", value)
+        if key == "icc_profile"
+        else chunk(b"TEXT", key.encode() + b"\0" + value.encode())
+        for key, value in info
+    )
+
+
 def assemble(f: Fields) -> bytes:
     k, channels = f.palette.shape
     bits = f.bits if f.bits is not None else smallest_bits(k)
     raw = f.raw if f.raw is not None else pack_rows(f.labels, bits, pad_bits=f.pad_bits)
     payload = f.payload if f.payload is not None else compress(raw)
     height, width = f.labels.shape
+    extra = f.extra_header if f.extra_header is not None else metadata(f.info)
+    flags = f.optional_flags | (METADATA_FLAG if f.info else 0)
+    uses_1_1 = bits == 16 or f.compression != 0 or flags & METADATA_FLAG
     header = HEADER.pack(
         SIGNATURE,
         f.major,
-        f.minor,
-        f.header_length if f.header_length is not None else HEADER.size + len(f.extra_header),
+        f.minor if f.minor is not None else int(bool(uses_1_1)),
+        f.header_length if f.header_length is not None else HEADER.size + len(extra),
         f.width if f.width is not None else width,
         f.height if f.height is not None else height,
         f.k if f.k is not None else k,
@@ -102,10 +127,10 @@ def assemble(f: Fields) -> bytes:
         f.compression,
         f.filter,
         f.required_flags,
-        f.optional_flags,
+        flags,
         f.payload_length if f.payload_length is not None else len(payload),
     )
-    checked = header + f.extra_header + f.palette.tobytes()
+    checked = header + extra + f.palette.tobytes()
     return checked + struct.pack("<I", zlib.crc32(checked)) + payload
 
 
@@ -120,8 +145,22 @@ def image(k: int, channels: int, width: int, height: int, seed: int) -> Fields:
     """A test image using every one of its `k` palette entries where it has room."""
     rng = np.random.default_rng(seed)
     palette = rng.integers(0, 256, (k, channels), dtype=np.uint8)
-    labels = (np.arange(width * height) % k).astype(np.uint8)
+    labels = (np.arange(width * height) % k).astype(np.uint8 if k <= 256 else np.uint16)
     return Fields(palette, rng.permutation(labels).reshape(height, width))
+
+
+def _k65536() -> Fields:
+    """L, K = 65536: a grey ramp palette, 256 pixels that include the first and last index."""
+    palette = (np.arange(1 << 16) % 256).astype(np.uint8)[:, None]
+    labels = np.random.default_rng(18).integers(0, 1 << 16, 256).astype(np.uint16)
+    labels[:2] = 0, (1 << 16) - 1
+    return Fields(palette, labels.reshape(16, 16))
+
+
+# 132 bytes shaped like an ICC profile header (size, 'acsp' at offset 36):
+# a container test, not a usable profile.
+ICC_STAND_IN = struct.pack(">I4s", 132, b"ccod") + bytes(28) + b"acsp" + bytes(range(92))
+TEXT = (("Title", "conformance"), ("Beschreibung", "Gr\u00f6\u00dfe 2\u00d72 \u2603"))
 
 
 def _example() -> Fields:
@@ -161,6 +200,60 @@ VALID: dict[str, tuple[Fields, str]] = {
         replace(image(2, 1, 5, 3, 3), pad_bits=True),
         "row padding bits are 1: decoders ignore them",
     ),
+    # Version 1.1: 16-bit indices.
+    "rgb_k300_bits16_23x17": (image(300, 3, 23, 17, 14), "1.1: RGB, K=300, 16-bit indices"),
+    "la_k257_bits16_5x3": (
+        image(257, 2, 5, 3, 15),
+        "1.1: LA, K=257, the smallest K that needs 16 bits",
+    ),
+    "rgba_k1000_bits16_9x4": (image(1000, 4, 9, 4, 16), "1.1: RGBA, K=1000"),
+    "l_k65536_bits16_16x16": (
+        _k65536(),
+        "1.1: L, K=65536, the largest palette; indices 0 and 65535 used",
+    ),
+    "bits16_for_k3": (
+        replace(image(3, 3, 4, 3, 17), bits=16),
+        "1.1: 16-bit indices for K=3 (wider than needed) are valid",
+    ),
+    # Version 1.1: metadata chunks.
+    "metadata_icc_text": (
+        replace(_example(), info=(("icc_profile", ICC_STAND_IN), *TEXT)),
+        "1.1: an ICC profile chunk and two text chunks (one value non-ASCII UTF-8)",
+    ),
+    "metadata_text_only": (
+        replace(image(16, 1, 9, 2, 7), info=(("Comment", ""), ("Title", "only text"))),
+        "1.1: text chunks, one with an empty value",
+    ),
+    "metadata_unknown_chunk": (
+        replace(
+            _example(),
+            info=TEXT,
+            extra_header=chunk(b"zzzz", b"a chunk type from the future") + metadata(TEXT),
+        ),
+        "1.1: a chunk of unknown type before the text: skipped",
+    ),
+    "metadata_flag_no_chunks": (
+        replace(_example(), optional_flags=METADATA_FLAG),
+        "1.1: metadata flag set, no extension bytes: no metadata",
+    ),
+    "metadata_with_bits16": (
+        replace(image(300, 3, 23, 17, 14), info=(("icc_profile", ICC_STAND_IN),)),
+        "1.1: 16-bit indices and an ICC profile",
+    ),
+}
+
+#: What a version 1.0 decoder does with each file that uses a 1.1 feature.
+V1_0 = {
+    "rgb_k300_bits16_23x17": "UnsupportedError (rule 8: 16-bit indices are reserved)",
+    "la_k257_bits16_5x3": "UnsupportedError (rule 8: 16-bit indices are reserved)",
+    "rgba_k1000_bits16_9x4": "UnsupportedError (rule 8: 16-bit indices are reserved)",
+    "l_k65536_bits16_16x16": "UnsupportedError (rule 8: 16-bit indices are reserved)",
+    "bits16_for_k3": "UnsupportedError (rule 8: 16-bit indices are reserved)",
+    "metadata_icc_text": "ok: the same pixels, metadata skipped",
+    "metadata_text_only": "ok: the same pixels, metadata skipped",
+    "metadata_unknown_chunk": "ok: the same pixels, metadata skipped",
+    "metadata_flag_no_chunks": "ok: the same pixels",
+    "metadata_with_bits16": "UnsupportedError (rule 8: 16-bit indices are reserved)",
 }
 
 
@@ -255,12 +348,7 @@ def _invalid() -> dict[str, tuple[Callable[[], bytes], str, str, str]]:
             "",
         ),
         "bits_3": (a(bits=3, raw=raw), "CorruptError", "invalid bits per index 3", ""),
-        "bits_16": (
-            a(bits=16, raw=raw),
-            "UnsupportedError",
-            "reserved for a future version",
-            "16-bit indices are reserved",
-        ),
+        "bits_32": (a(bits=32, raw=raw), "CorruptError", "invalid bits per index 32", ""),
         "k_zero": (
             a(palette=np.zeros((0, 3), np.uint8), bits=2),
             "CorruptError",
@@ -275,11 +363,17 @@ def _invalid() -> dict[str, tuple[Callable[[], bytes], str, str, str]]:
         ),
         "k_257": (
             a(palette=np.zeros((257, 3), np.uint8), bits=8),
-            "UnsupportedError",
-            "K=257 is above 256",
-            "K > 256 is reserved for a future 16-bit extension",
+            "CorruptError",
+            "K=257 does not fit in 8 bits",
+            "K > 256 needs 16-bit indices (1.0 decoders: UnsupportedError, reserved)",
         ),
-        "compression_1": (a(compression=1), "UnsupportedError", "unknown compression method 1", ""),
+        "k_65537": (
+            a(palette=np.zeros((65537, 1), np.uint8), bits=16),
+            "CorruptError",
+            "K=65537 does not fit in 16 bits",
+            "",
+        ),
+        "coding_2": (a(compression=2), "UnsupportedError", "unknown payload coding 2", ""),
         "filter_1": (a(filter=1), "UnsupportedError", "unknown filter method 1", ""),
         "required_flag_unknown": (
             a(required_flags=0x0001),
@@ -383,6 +477,97 @@ def _invalid() -> dict[str, tuple[Callable[[], bytes], str, str, str]]:
             "index 3 >= K=3 at row 1, column 1",
             "",
         ),
+        **_invalid_1_1(),
+    }
+
+
+def _invalid_1_1() -> dict[str, tuple[Callable[[], bytes], str, str, str]]:
+    """Invalid files for the features of version 1.1: 16-bit indices and metadata chunks."""
+    wide = VALID["rgb_k300_bits16_23x17"][0]
+    wide_index = wide.labels.copy()
+    wide_index[3, 4] = 300
+    ex = _example()
+    meta = VALID["metadata_icc_text"][0]
+    good_meta = assemble(meta)
+    text = chunk(b"TEXT", b"Title\0x")
+
+    def m(extension: bytes) -> Callable[[], bytes]:
+        return lambda: assemble(replace(ex, extra_header=extension, optional_flags=METADATA_FLAG))
+
+    return {
+        "bits16_index_ge_k": (
+            lambda: assemble(replace(wide, labels=wide_index)),
+            "CorruptError",
+            "index 300 >= K=300 at row 3, column 4",
+            "",
+        ),
+        "bits16_payload_of_8_bits": (
+            lambda: assemble(replace(ex, bits=16, raw=pack_rows(ex.labels, 8))),
+            "CorruptError",
+            "frame declares 4 bytes, the header implies 8",
+            "indices packed at 8 bits under a 16-bit header",
+        ),
+        "metadata_chunk_cut": (
+            m(text + b"ICCP"),
+            "CorruptError",
+            "metadata chunk at byte 55 is cut by the end of the header",
+            "4 bytes left after the last chunk: too few for a chunk header",
+        ),
+        "metadata_chunk_overrun": (
+            m(struct.pack("<4sI", b"TEXT", 100) + b"Title\0x"),
+            "CorruptError",
+            "claims 100 bytes, 7 are left in the header",
+            "",
+        ),
+        "metadata_two_icc": (
+            m(chunk(b"ICCP", ICC_STAND_IN) * 2),
+            "CorruptError",
+            "second ICC profile chunk",
+            "",
+        ),
+        "metadata_empty_icc": (m(chunk(b"ICCP", b"")), "CorruptError", "empty ICC profile", ""),
+        "metadata_text_no_nul": (
+            m(chunk(b"TEXT", b"Title")),
+            "CorruptError",
+            "has no NUL after its key",
+            "",
+        ),
+        "metadata_text_not_utf8": (
+            m(chunk(b"TEXT", b"Title\0\xff\xfe")),
+            "CorruptError",
+            "is not UTF-8",
+            "",
+        ),
+        "metadata_text_empty_key": (
+            m(chunk(b"TEXT", b"\0value")),
+            "CorruptError",
+            "reserved key ''",
+            "",
+        ),
+        "metadata_text_icc_key": (
+            m(chunk(b"TEXT", b"icc_profile\0value")),
+            "CorruptError",
+            "reserved key 'icc_profile'",
+            "the key that holds the ICC profile in Image.info",
+        ),
+        "metadata_text_duplicate": (
+            m(text + text),
+            "CorruptError",
+            "text key 'Title' appears twice",
+            "",
+        ),
+        "metadata_crc_mismatch": (
+            lambda: _set_byte(good_meta, 60, good_meta[60] ^ 0x01),
+            "ChecksumError",
+            "CRC-32 mismatch",
+            "a byte of the ICC profile flipped after the CRC was computed",
+        ),
+        "truncated_metadata": (
+            lambda: good_meta[:100],
+            "TruncatedError",
+            "truncated header",
+            "cut inside the metadata chunks",
+        ),
     }
 
 
@@ -393,19 +578,19 @@ def build() -> dict[str, bytes]:
     for name, (fields, description) in VALID.items():
         files[f"valid/{name}.ccz"] = assemble(fields)
         files[f"valid/{name}.png"] = png(fields.palette, fields.labels)
-        manifest.append(
-            {
-                "file": f"valid/{name}.ccz",
-                "expect": "ok",
-                "png": f"valid/{name}.png",
-                "description": description,
-            }
-        )
+        entry = {
+            "file": f"valid/{name}.ccz",
+            "expect": "ok",
+            "png": f"valid/{name}.png",
+            "info": {key: v if isinstance(v, str) else v.hex() for key, v in fields.info},
+            "description": description,
+        }
+        manifest.append(entry | ({"v1_0": V1_0[name]} if name in V1_0 else {}))
     for name, (make, error, message, description) in _invalid().items():
         files[f"invalid/{name}.ccz"] = make()
         entry = {"file": f"invalid/{name}.ccz", "expect": error, "message": message}
         manifest.append(entry | ({"description": description} if description else {}))
-    text = json.dumps({"format": "ccz 1.0", "files": manifest}, indent=1) + "\n"
+    text = json.dumps({"format": "ccz 1.1", "files": manifest}, indent=1) + "\n"
     files["manifest.json"] = text.encode()
     return files
 

@@ -246,11 +246,12 @@ GOOD = encode_quantized(EXAMPLE)
         (_patch(GOOD, "I", 16, 1 << 31), CorruptError, "invalid dimensions 2x2147483648"),
         (_patch(GOOD, "B", 24, 7), CorruptError, "channel count 7"),
         (_patch(GOOD, "B", 25, 5), CorruptError, "bits per index 5"),
-        (_patch(GOOD, "B", 25, 16), UnsupportedError, "16-bit indices are reserved"),
+        (_patch(GOOD, "B", 25, 32), CorruptError, "bits per index 32"),
+        (_patch(GOOD, "B", 25, 16), CorruptError, "frame declares 2 bytes, the header implies 8"),
         (_patch(GOOD, "I", 20, 0), CorruptError, "K=0"),
-        (_patch(GOOD, "I", 20, 1000), UnsupportedError, "K=1000 is above 256"),
+        (_patch(GOOD, "I", 20, 1000), CorruptError, "K=1000 does not fit in 2 bits"),
         (_patch(GOOD, "I", 20, 9), CorruptError, "K=9 does not fit in 2 bits"),
-        (_patch(GOOD, "B", 26, 1), UnsupportedError, "compression method 1"),
+        (_patch(GOOD, "B", 26, 2), UnsupportedError, "unknown payload coding 2"),
         (_patch(GOOD, "B", 27, 255), UnsupportedError, "filter method 255"),
         (_patch(GOOD, "H", 28, 0x8000), UnsupportedError, "required flags 0x8000"),
         (_patch(GOOD, "Q", 32, 13), CorruptError, "payload length 13 is impossible"),
@@ -364,3 +365,167 @@ def test_all_errors_are_cczerrors():
 def test_max_pixels_must_be_a_non_negative_int_or_none(limit):
     with pytest.raises(OptionError, match="max_pixels"):
         decode(GOOD, max_pixels=limit)
+
+
+# -- version 1.1: 16-bit indices -----------------------------------------------------
+
+
+def _wide(k: int, channels: int, width: int, height: int, seed: int = 0) -> Quantized:
+    rng = np.random.default_rng(seed)
+    palette = rng.integers(0, 256, (k, channels), dtype=np.uint8)
+    return Quantized(palette, rng.integers(0, k, (height, width)).astype(np.uint16))
+
+
+def test_16_bit_indices_are_little_endian_pairs():
+    q = Quantized(np.zeros((300, 1), np.uint8), np.array([[0x0102, 0x012B, 0]], np.uint16))
+    data = encode_quantized(q, coding="zstd")
+    header = read_header(data)
+    assert (header.major, header.minor, header.bits, header.k) == (1, 1, 16, 300)
+    assert (header.stride, header.raw_size) == (6, 6)
+    raw = zstandard.ZstdDecompressor().decompress(data[header.payload_offset :])
+    assert raw == bytes([0x02, 0x01, 0x2B, 0x01, 0, 0])
+
+
+@pytest.mark.parametrize("k", [257, 1000, 4096, 65536])
+@pytest.mark.parametrize("channels", [1, 2, 3, 4])
+def test_round_trip_above_256_colours(channels, k):
+    q = _wide(k, channels, 37, 11, seed=k)
+    data = encode_quantized(q)
+    header = read_header(data)
+    assert (header.bits, header.k, header.minor) == (16, k, 1)
+    decoded = decode(data)
+    assert decoded == q and decoded.labels.dtype == np.uint16
+    np.testing.assert_array_equal(decoded.to_array(), q.palette[q.labels].squeeze())
+
+
+def test_k_65536_uses_the_last_index():
+    labels = np.array([[0, 65535], [65535, 1]], np.uint16)
+    q = Quantized(np.zeros((65536, 3), np.uint8), labels)
+    assert decode(encode_quantized(q)).labels.tolist() == labels.tolist()
+
+
+def test_labels_of_k_up_to_256_decode_as_uint8_even_from_uint16_or_16_bits():
+    q = Quantized(EXAMPLE.palette, EXAMPLE.labels.astype(np.uint16))
+    assert encode_quantized(q) == GOOD
+    wide = _patch(GOOD, "B", 25, 16)  # 16-bit indices for K=3 are valid, if wasteful
+    payload = zstandard.ZstdCompressor(write_checksum=True).compress(
+        EXAMPLE.labels.astype("<u2").tobytes()
+    )
+    decoded = decode(_with_payload(wide, payload))
+    assert decoded == EXAMPLE and decoded.labels.dtype == np.uint8
+
+
+def test_16_bit_index_at_or_above_k_is_rejected():
+    q = _wide(300, 3, 5, 4)
+    data = bytearray(encode_quantized(q))
+    header = read_header(data)
+    labels = q.labels.copy()
+    labels[2, 3] = 300
+    payload = zstandard.ZstdCompressor(write_checksum=True).compress(labels.astype("<u2").tobytes())
+    with pytest.raises(CorruptError, match="index 300 >= K=300 at row 2, column 3"):
+        decode(_with_payload(bytes(data[: header.payload_offset]) + b"x" * 14, payload))
+
+
+@pytest.mark.parametrize(
+    ("palette", "labels", "message"),
+    [
+        (np.zeros((65537, 3), np.uint8), np.zeros((2, 2), np.uint16), "K=65537 should be in"),
+        (np.zeros((300, 3), np.uint8), np.full((2, 2), 300, np.uint16), r"lie in 0\.\.299"),
+        (np.zeros((3, 3), np.uint8), np.zeros((2, 2), np.float32), "must be integers"),
+    ],
+)
+def test_encode_refuses_bad_images(palette, labels, message):
+    with pytest.raises(OptionError, match=message):
+        encode_quantized(Quantized(palette, labels))
+
+
+def test_16_bit_decode_memory_is_a_small_multiple_of_the_image():
+    q = Quantized(np.zeros((4096, 1), np.uint8), np.zeros((1000, 1000), np.uint16))
+    data = encode_quantized(q, level=1, coding="zstd")
+    assert _peak_memory(decode, data) < 6 * q.width * q.height
+
+
+# -- version 1.1: metadata chunks ----------------------------------------------------
+
+ICC = bytes(range(256)) * 3
+INFO = {"icc_profile": ICC, "Title": "astronaut", "Größe": "2×2 ☃", "Empty": ""}
+
+
+def test_metadata_round_trips_and_marks_the_file_1_1():
+    q = Quantized(EXAMPLE.palette, EXAMPLE.labels, info=dict(INFO))
+    data = encode_quantized(q)
+    header = read_header(data)
+    assert (header.minor, header.optional_flags, header.has_metadata) == (1, 0x0002, True)
+    assert header.header_length > 40 + len(ICC)
+    decoded = decode(data)
+    assert decoded == EXAMPLE and decoded.info == INFO
+    assert encode_quantized(decoded) == data
+
+
+def test_metadata_chunk_bytes():
+    q = Quantized(EXAMPLE.palette, EXAMPLE.labels, info={"icc_profile": b"\1\2", "a": "b"})
+    data = encode_quantized(q)
+    assert data[40:61] == b"ICCP\2\0\0\0\1\2" + b"TEXT\3\0\0\0a\0b"
+    assert struct.unpack_from("<H", data, 10) == (61,)
+
+
+def test_info_without_storable_entries_gives_the_1_0_bytes():
+    info = {"dpi": (72, 72), "exif": b"Exif\0\0", "transparency": 0, "icc_profile": b"", 3: "x"}
+    q = Quantized(EXAMPLE.palette, EXAMPLE.labels, info=info)
+    assert encode_quantized(q) == GOOD
+    assert decode(GOOD).info == {}
+
+
+@pytest.mark.parametrize(
+    ("info", "message"),
+    [
+        ({"icc_profile": "not bytes"}, "must be bytes"),
+        ({"": "value"}, "keys are non-empty"),
+        ({"a\0b": "value"}, "keys are non-empty"),
+        ({"key": "\udc80"}, "cannot be stored as UTF-8"),
+        ({"icc_profile": bytes(70_000)}, "70,008 bytes; a .ccz header holds at most 65,495"),
+        ({f"k{i}": "v" * 100 for i in range(700)}, "at most 65,495"),
+    ],
+)
+def test_metadata_that_cannot_be_stored_is_an_option_error(info, message):
+    with pytest.raises(OptionError, match=message):
+        encode_quantized(Quantized(EXAMPLE.palette, EXAMPLE.labels, info=info))
+
+
+def test_the_largest_metadata_fits():
+    profile = bytes(ccodec.ccz.MAX_METADATA_BYTES - 8)
+    q = Quantized(EXAMPLE.palette, EXAMPLE.labels, info={"icc_profile": profile})
+    data = encode_quantized(q)
+    assert read_header(data).header_length == 0xFFFF
+    assert decode(data).info["icc_profile"] == profile
+
+
+def test_extension_bytes_without_the_metadata_flag_are_not_parsed():
+    extra = b"ICCP\xff\xff\xff\xff"  # would be a chunk overrun if it were read as chunks
+    head = bytearray(GOOD[:40] + extra + GOOD[40:49])
+    struct.pack_into("<BH", head, 9, 4, 48)
+    data = bytes(head) + struct.pack("<I", zlib.crc32(head)) + GOOD[53:]
+    assert decode(data).info == {}
+    struct.pack_into("<H", head, 30, 0x0002)
+    data = bytes(head) + struct.pack("<I", zlib.crc32(head)) + GOOD[53:]
+    with pytest.raises(CorruptError, match="claims 4294967295 bytes, 0 are left"):
+        decode(data)
+
+
+# -- payload codings -----------------------------------------------------------------
+
+
+def test_coding_option_is_checked():
+    with pytest.raises(OptionError, match="coding='lzma' should be one of auto, zstd, rans"):
+        encode_quantized(EXAMPLE, coding="lzma")
+
+
+def test_zstd_coding_is_the_1_0_encoding():
+    assert encode_quantized(EXAMPLE, coding="zstd") == GOOD
+    assert read_header(GOOD).coding == "zstd"
+
+
+@pytest.mark.parametrize("level", [0, 23, 1.5, True])
+def test_level_is_checked(level):
+    with pytest.raises(OptionError, match="level="):
+        encode_quantized(EXAMPLE, level=level)

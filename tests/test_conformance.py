@@ -51,9 +51,11 @@ def _ids(entries: list[dict]) -> list[str]:
 def test_manifest_covers_the_required_cases():
     names = {Path(e["file"]).stem for e in MANIFEST}
     headers = [ccodec.read_header((ROOT / e["file"]).read_bytes()) for e in VALID]
-    assert {h.bits for h in headers} == {1, 2, 4, 8}
+    assert {h.bits for h in headers} == {1, 2, 4, 8, 16}
     assert {h.mode for h in headers} == {"L", "LA", "RGB", "RGBA"}
-    assert {1, 256} <= {h.k for h in headers}
+    assert {1, 256, 257, 65536} <= {h.k for h in headers}
+    assert {h.minor for h in headers} >= {0, 1}
+    assert any(h.has_metadata for h in headers)
     assert any(h.width * h.bits % 8 for h in headers)
     assert any(h.width == 1 for h in headers) and any(h.height == 1 for h in headers)
     assert {"minor_newer_extra_header", "optional_flag_unknown", "index_ge_k"} <= names
@@ -72,7 +74,25 @@ def test_valid_file_decodes_to_its_png(entry):
     q = ccodec.decode((ROOT / entry["file"]).read_bytes())
     mode, pixels = _png(entry)
     assert q.mode == mode
+    assert q.labels.dtype == (np.uint8 if q.k <= 256 else np.uint16)
     np.testing.assert_array_equal(q.to_array(), pixels)
+    assert _hex_info(q.info) == entry["info"]
+
+
+def _hex_info(info: dict) -> dict:
+    """`info` as the manifest writes it: the ICC profile in hex."""
+    return {key: value.hex() if isinstance(value, bytes) else value for key, value in info.items()}
+
+
+def test_files_that_use_version_1_1_say_so_and_1_0_files_do_not():
+    for entry in VALID:
+        header = ccodec.read_header((ROOT / entry["file"]).read_bytes())
+        uses_1_1 = header.bits == 16 or header.compression != 0 or header.has_metadata
+        assert ("v1_0" in entry) == uses_1_1, entry["file"]
+        if "v1_0" in entry:
+            assert header.minor == 1
+            unsupported = header.bits == 16 or header.compression != 0
+            assert entry["v1_0"].startswith("UnsupportedError" if unsupported else "ok")
 
 
 @pytest.mark.parametrize("entry", INVALID, ids=_ids(INVALID))
@@ -89,6 +109,8 @@ def test_pillow_opens_valid_files(entry):
     with Image.open(ROOT / entry["file"]) as image:
         assert image.format == "CCZ"
         np.testing.assert_array_equal(np.asarray(image.convert(mode)), pixels)
+        kept = {key: value for key, value in image.info.items() if key in entry["info"]}
+        assert _hex_info(kept) == entry["info"]
 
 
 @pytest.mark.parametrize("entry", INVALID, ids=_ids(INVALID))
@@ -145,19 +167,21 @@ def test_generator_is_deterministic():
 
 def test_encoder_writes_the_reference_bytes():
     generator = _generator()
+    # Files whose every field but the image and its metadata is what an encoder writes.
     canonical = {
         name: fields
         for name, (fields, _) in generator.VALID.items()
         if all(
             getattr(fields, f.name) == f.default
             for f in dataclasses.fields(fields)
-            if f.default is not dataclasses.MISSING
+            if f.default is not dataclasses.MISSING and f.name != "info"
         )
     }
-    assert len(canonical) >= 12
+    assert len(canonical) >= 18
     for name, fields in canonical.items():
-        q = ccodec.Quantized(fields.palette, fields.labels)
-        assert ccodec.encode_quantized(q) == (ROOT / f"valid/{name}.ccz").read_bytes(), name
+        q = ccodec.Quantized(fields.palette, fields.labels, info=dict(fields.info))
+        data = ccodec.encode_quantized(q, coding="zstd")
+        assert data == (ROOT / f"valid/{name}.ccz").read_bytes(), name
 
 
 @pytest.mark.parametrize("entry", INVALID, ids=_ids(INVALID))
