@@ -13,7 +13,9 @@ The steps, each chosen by measurement (benchmarks/quantize.py):
    the sorted keys);
 3. restarts: greedy weighted k-means++ and rough plain Lloyd on the
    coarsest level, several times at small K; the two best go on to the next
-   level, which keeps the better;
+   level, which keeps the better. Above K = 256 one run, started by
+   splitting clusters along their widest axis (log2 K passes, where
+   k-means++ would take K);
 4. Lloyd on each finer level from the previous centres, with Yinyang group
    bounds (few points are looked at once the centres settle) and
    over-relaxed steps; on the full histogram until at most `tol` of the
@@ -44,8 +46,8 @@ from .errors import OptionError
 
 __all__ = ["MAX_COLORS", "SPACES", "Quantized", "quantize"]
 
-#: The largest K a .ccz file of this version can hold.
-MAX_COLORS = 256
+#: The largest K: labels are uint8 up to 256 palette entries, uint16 above.
+MAX_COLORS = 65536
 
 MODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
 
@@ -57,6 +59,9 @@ SPACES = ("rgb", "oklab")
 # which under load was 1.7x faster on the 24 MP case than two threads),
 # so memory grows with the number of colours, never colours x K.
 _CHUNK_ELEMENTS = 1 << 16
+# ...but at least this many rows: at K = 65,536 one row a chunk would spend
+# its time in Python (64 rows x 65,536 is 16 MiB).
+_MIN_ROWS = 64
 # Above this many distinct colours, restart on a coarse histogram (4 to 7
 # bits a channel, when that leaves enough bins per cluster) and converge
 # roughly there and on each finer one; the full-resolution steps only polish.
@@ -93,14 +98,22 @@ _FINALISTS = 2
 _TRIALS_BASE, _TRIALS_LOG = 2, 2.0
 # A coarse level counts as settled when at most this fraction of points move.
 _ROUGH_CHANGES = 1e-2
+# Above this K, greedy k-means++ (K passes over the points, each with a dozen
+# candidates) is too slow: the first centres come from splitting clusters
+# along their widest axis instead, a dozen passes in all.
+_SPLIT_ABOVE = 256
+# Above it a coarse level needs only this many bins per cluster to start on:
+# the split start needs no room for random draws.
+_SPLIT_PER_CLUSTER = 8
 
 
 @dataclass(frozen=True, eq=False)
 class Quantized:
     """An image reduced to a palette: ``palette[labels]`` is the image.
 
-    ``palette`` is a (K, C) uint8 array, ``labels`` an (H, W) uint8 array of
-    indices into it, and ``seed`` the seed that produced it (None when decoded).
+    ``palette`` is a (K, C) uint8 array, ``labels`` an (H, W) array of
+    indices into it (uint8 when K <= 256, uint16 above), and ``seed`` the
+    seed that produced it (None when decoded).
     ``info`` carries metadata the way Pillow's ``Image.info`` does
     (``"icc_profile"`` as bytes, text entries as str); it never affects pixels.
 
@@ -183,9 +196,13 @@ def quantize(
     """Reduce an image to at most `k` colours with k-means++ and Lloyd iterations.
 
     `pixels` is an (H, W) or (H, W, C) uint8 array with C from 1 to 4 (L, LA,
-    RGB, RGBA; alpha is clustered as one more channel). The result has exactly
-    `k` palette entries, or fewer when the image has no more than `k` distinct
-    colours, in which case it is exact. Lloyd iteration stops when at most a
+    RGB, RGBA; alpha is clustered as one more channel); `k` is 1 to
+    `MAX_COLORS` (65,536). The result has exactly `k` palette entries, or
+    fewer when the image has no more than `k` distinct colours, in which case
+    it is exact (the palette is the image's colours). Labels are uint8 when
+    the palette has at most 256 entries, uint16 above. Above K = 256 the
+    start is deterministic (cluster splits, not k-means++), so the seed
+    changes nothing there. Lloyd iteration stops when at most a
     fraction `tol` of the pixels changes label in a step (the default 3e-4
     skips the long tail of steps that each move a few dozen pixels; on the
     benchmark corpus it kept the MSE within 0.15% of running to the end, and
@@ -263,7 +280,7 @@ def _quantize(
     keys, unique_keys, counts = _histogram(flat)
     colors = _unpack(unique_keys, flat.shape[1])
     if len(colors) <= k:
-        color_labels = np.arange(len(colors), dtype=np.uint8)
+        color_labels = np.arange(len(colors), dtype=_label_dtype(len(colors)))
         return colors, _pixel_labels(keys, unique_keys, color_labels, flat.shape[1])
 
     points = _to_points(colors, space)
@@ -272,7 +289,10 @@ def _quantize(
     # starts from the previous centres and only polishes.
     levels = _level_means(_coarse_bins(unique_keys, flat.shape[1], k), points, weights)
     levels.append((points, weights))
-    candidates = _best_of_restarts(*levels[0], k, rng, max_iter)
+    if k > _SPLIT_ABOVE:
+        candidates = [_split_centers(*levels[0], k)]
+    else:
+        candidates = _best_of_restarts(*levels[0], k, rng, max_iter)
     for level, (level_points, level_weights) in enumerate(levels):
         last = level == len(levels) - 1
         states = [_State(level_points, level_weights, c) for c in candidates]
@@ -360,10 +380,15 @@ def _pixel_labels(
     if channels <= 3:
         # np.zeros maps untouched pages lazily, so the 16 MiB RGB table costs
         # only the pages the image's colours land on.
-        table = np.zeros(1 << (8 * channels), np.uint8)
+        table = np.zeros(1 << (8 * channels), color_labels.dtype)
         table[unique_keys] = color_labels
         return table[keys]
-    return color_labels[np.searchsorted(unique_keys, keys)].astype(np.uint8)
+    return color_labels[np.searchsorted(unique_keys, keys)]
+
+
+def _label_dtype(k: int) -> type:
+    """uint8 labels for up to 256 palette entries, uint16 above."""
+    return np.uint8 if k <= 256 else np.uint16
 
 
 def _coarse_bins(unique_keys: np.ndarray, channels: int, k: int) -> list[np.ndarray]:
@@ -385,7 +410,7 @@ def _coarse_bins(unique_keys: np.ndarray, channels: int, k: int) -> list[np.ndar
         bins[0] = 0
         np.cumsum(prefixes[1:] != prefixes[:-1], out=bins[1:])
         count = int(bins[-1]) + 1
-        if count < _COARSE_PER_CLUSTER * k:
+        if count < _per_cluster(k) * k:
             if skipped is not None:
                 # Too coarse: restart on the skipped finer level instead
                 # (chelsea's 22,092 7-bit bins at K=256, not all 32,584 colours).
@@ -397,6 +422,11 @@ def _coarse_bins(unique_keys: np.ndarray, channels: int, k: int) -> list[np.ndar
         found.append(bins)
         previous, skipped = count, None
     return found[::-1]
+
+
+def _per_cluster(k: int) -> int:
+    """Bins per cluster a coarse level needs: fewer above _SPLIT_ABOVE, whose init is not random."""
+    return _COARSE_PER_CLUSTER if k <= _SPLIT_ABOVE else _SPLIT_PER_CLUSTER
 
 
 def _level_means(
@@ -448,6 +478,48 @@ def _best_of_restarts(
         runs.append((inertia, centers))
     runs.sort(key=lambda run: run[0])
     return [centers for _, centers in runs[:_FINALISTS]]
+
+
+def _split_centers(points: np.ndarray, weights: np.ndarray, k: int) -> np.ndarray:
+    """K centres by splitting clusters at their mean along their widest axis.
+
+    Every round splits the clusters with the largest error (all of them
+    until the last rounds), so it takes about log2(K) passes over the points
+    however large K is. Needs more than K distinct points.
+    """
+    n, channels = points.shape
+    labels = np.zeros(n, np.intp)
+    values = points.astype(np.float64)
+    weighted = [weights * values[:, c] for c in range(channels)]
+    squares = [w * values[:, c] for c, w in enumerate(weighted)]
+    count = 1
+    while True:
+        totals = np.bincount(labels, weights, count)
+        sums = np.stack([np.bincount(labels, w, count) for w in weighted], axis=1)
+        means = sums / totals[:, None]
+        if count == k:
+            return means.astype(np.float32)
+        spread = np.stack([np.bincount(labels, q, count) for q in squares], axis=1)
+        spread -= sums * means
+        # A single point has no spread, whatever rounding says.
+        spread[np.bincount(labels, minlength=count) < 2] = 0
+        error = spread.sum(axis=1)
+        order = np.argsort(-error, kind="stable")[: min(count, k - count)]
+        order = order[error[order] > 0]
+        new_ids = np.full(count, -1, np.intp)
+        new_ids[order] = np.arange(count, count + len(order))
+        axis = np.argmax(spread, axis=1)
+        point_axis = axis[labels]
+        right = values[np.arange(n), point_axis] > means[labels, point_axis]
+        right &= new_ids[labels] >= 0
+        labels[right] = new_ids[labels[right]]
+        # A split that rounding left one-sided would leave an empty cluster.
+        present = np.bincount(labels, minlength=count + len(order)) > 0
+        if not present.all():
+            labels = (np.cumsum(present) - 1)[labels]
+        if int(present.sum()) == count:
+            k = count  # nothing left to split: fewer distinct points than K
+        count = int(present.sum())
 
 
 def _plain_lloyd(
@@ -567,7 +639,7 @@ def _nearest_two(
     padded = np.concatenate([centers, np.zeros((1, centers.shape[1]), np.float32)])
     minus_two_t = np.ascontiguousarray(-2 * padded[columns].T)
     centers_sq = np.append(_squared_norms(centers), np.float32(np.inf))[columns]
-    step = max(1, _CHUNK_ELEMENTS // len(columns))
+    step = max(_MIN_ROWS, _CHUNK_ELEMENTS // len(columns))
     rows = np.arange(min(step, n))
     # One buffer for every chunk: a fresh 256 KiB array each time costs
     # more than the product itself.
@@ -597,7 +669,7 @@ def _nearest(points: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.nd
     nearest = np.empty(n, np.float32)
     minus_two_t = -2 * centers.T
     centers_sq = _squared_norms(centers)
-    step = max(1, _CHUNK_ELEMENTS // len(centers))
+    step = max(_MIN_ROWS, _CHUNK_ELEMENTS // len(centers))
     buffer = np.empty((min(step, n), len(centers)), np.float32)
     for start in range(0, n, step):
         chunk = points[start : start + step]
@@ -677,14 +749,22 @@ def _half_gaps(centers: np.ndarray) -> np.ndarray:
 
     A point closer than that to its centre cannot be closer to any other.
     """
-    if len(centers) == 1:
+    k = len(centers)
+    if k == 1:
         return np.full(1, np.inf, np.float32)
-    between = centers @ (-2 * centers.T)
     norms = _squared_norms(centers)
-    between += norms
-    between += norms[:, None]
-    np.fill_diagonal(between, np.inf)
-    return _root(between.min(axis=1)) / 2
+    minus_two_t = -2 * centers.T
+    nearest = np.empty(k, np.float32)
+    # Rows at a time: K x K would be 16 GiB at K = 65,536.
+    step = max(1, _CHUNK_ELEMENTS * 64 // k)
+    for start in range(0, k, step):
+        between = centers[start : start + step] @ minus_two_t
+        between += norms
+        between += norms[start : start + step, None]
+        rows = np.arange(len(between))
+        between[rows, rows + start] = np.inf
+        nearest[start : start + len(between)] = between.min(axis=1)
+    return _root(nearest) / 2
 
 
 class _State:
@@ -843,7 +923,7 @@ def _round_palette(state: _State, colors: np.ndarray, space: str) -> tuple[np.nd
             state.labels = labels
             break
         palette, error = candidate, new_error
-    return palette.astype(np.uint8), state.labels.astype(np.uint8)
+    return palette.astype(np.uint8), state.labels.astype(_label_dtype(len(palette)))
 
 
 def _palette_error(

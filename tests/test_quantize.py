@@ -209,8 +209,9 @@ def test_tolerance_stops_early_but_stays_valid():
         ({"pixels": np.zeros((2, 2, 5), np.uint8)}, "(2, 2, 5)"),
         ({"pixels": np.zeros((2,), np.uint8)}, "(2,)"),
         ({"pixels": np.zeros((0, 3, 3), np.uint8)}, "(0, 3, 3)"),
-        ({"k": 0}, "k=0"),
-        ({"k": 257}, "k=257"),
+        ({"k": 0}, "k=0 should be in 1..65536"),
+        ({"k": 65537}, "k=65537 should be in 1..65536"),
+        ({"k": 1 << 40}, "k=1099511627776"),
         ({"k": True}, "k=True"),
         ({"k": 2.0}, "k=2.0"),
         ({"max_iter": 0}, "max_iter=0"),
@@ -290,6 +291,91 @@ def test_a_skipped_level_is_used_when_coarser_ones_are_too_coarse(monkeypatch):
     expected = len(np.unique(pixels >> 1, axis=0))
     assert len(levels) == 1 and levels[0].max() + 1 == expected
     assert qmod._coarse_bins(unique_keys, 3, 1)[0].max() + 1 == 64
+
+
+# --- K above 256: uint16 labels ------------------------------------------------
+
+
+def _distinct_colours(n: int, shape: tuple[int, int]) -> np.ndarray:
+    """An (H, W, 3) image whose first `n` pixels are distinct colours, the rest repeats."""
+    rng = np.random.default_rng(n)
+    codes = rng.choice(1 << 24, n, replace=False)
+    colours = np.stack([codes >> 16, codes >> 8 & 255, codes & 255], 1).astype(np.uint8)
+    index = np.concatenate([np.arange(n), rng.integers(0, n, shape[0] * shape[1] - n)])
+    return colours[index].reshape(*shape, 3)
+
+
+def test_k_above_256_gives_uint16_labels_and_exactly_k_entries():
+    img = _distinct_colours(2000, (50, 60))
+    q = quantize(img, 300)
+    assert q.k == 300 and q.labels.dtype == np.uint16 and q.palette.dtype == np.uint8
+    assert len(np.unique(q.labels)) == 300 and q.labels.max() == 299
+    assert q == quantize(img, 300)
+    # More entries, less error; and the uint16 labels index the palette.
+    assert mse(q.to_array(), img) < mse(quantize(img, 256).to_array(), img)
+    assert np.array_equal(q.to_array(), q.palette[q.labels])
+
+
+def test_257_entries():
+    q = quantize(_distinct_colours(400, (20, 30)), 257)
+    assert q.k == 257 and q.labels.dtype == np.uint16
+
+
+@pytest.mark.parametrize("k", [1000, 1001, 65536])
+def test_k_at_or_above_distinct_colours_is_lossless_above_256(k):
+    img = _distinct_colours(1000, (40, 30))
+    q = quantize(img, k)
+    assert q.k == 1000 and q.labels.dtype == np.uint16
+    assert sorted(map(tuple, q.palette.tolist())) == sorted(
+        set(map(tuple, img.reshape(-1, 3).tolist()))
+    )
+    assert np.array_equal(q.to_array(), img)
+
+
+def test_label_type_follows_the_palette_not_the_requested_k():
+    # 100 colours at K = 4096: a 100-entry palette, so uint8 labels (as a
+    # .ccz file with K = 100 decodes).
+    img = _distinct_colours(100, (10, 20))
+    q = quantize(img, 4096)
+    assert q.k == 100 and q.labels.dtype == np.uint8
+    assert np.array_equal(q.to_array(), img)
+
+
+def test_rgba_and_grey_above_256():
+    rng = np.random.default_rng(1)
+    rgba = rng.integers(0, 256, (30, 40, 4), dtype=np.uint8)
+    q = quantize(rgba, 500)
+    assert q.k == 500 and q.labels.dtype == np.uint16 and q.mode == "RGBA"
+    la = rng.integers(0, 256, (30, 40, 2), dtype=np.uint8)
+    q = quantize(la, 400)
+    assert q.k == 400 and q.mode == "LA"
+
+
+def test_split_centers_halves_at_the_widest_axis():
+    points = np.array([[0, 0], [0.1, 0], [1, 0.05], [1.1, 0.05]], np.float32)
+    centers = qmod._split_centers(points, np.array([1.0, 3.0, 1.0, 1.0]), 2)
+    assert np.sort(centers, axis=0) == pytest.approx(np.array([[0.075, 0], [1.05, 0.05]]))
+    # Every cluster splits until there are K, however many rounds that takes.
+    many = np.random.default_rng(0).random((5000, 3)).astype(np.float32)
+    centers = qmod._split_centers(many, np.ones(5000), 777)
+    assert len(np.unique(centers, axis=0)) == 777
+
+
+def test_half_gaps_in_row_chunks_match_the_whole_matrix(monkeypatch):
+    centers = np.random.default_rng(0).random((300, 3)).astype(np.float32)
+    whole = ((centers[:, None] - centers[None]) ** 2).sum(2)
+    np.fill_diagonal(whole, np.inf)
+    expected = np.sqrt(whole.min(1)) / 2
+    monkeypatch.setattr(qmod, "_CHUNK_ELEMENTS", 64)  # 13 rows a chunk
+    # float32 products against float64 differences: equal up to rounding.
+    assert qmod._half_gaps(centers) == pytest.approx(expected, abs=1e-5)
+
+
+def test_memory_at_large_k_stays_below_points_times_k():
+    # ~16,000 colours at K = 4096: an N x K float32 matrix would be 256 MiB.
+    img = np.random.default_rng(2).integers(0, 256, (128, 128, 3), dtype=np.uint8)
+    peak = _peak_bytes(img, 4096)
+    assert peak < 96 << 20, f"peak {peak / 2**20:.0f} MiB"
 
 
 # --- space="oklab" -------------------------------------------------------------
