@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib.resources
+import io
 import json
 import math
 import os
@@ -23,12 +24,19 @@ import numpy as np
 from PIL import Image
 
 from . import __version__, ccz
-from .ccz import DEFAULT_MAX_PIXELS, HEADER_SIZE, SIGNATURE, encode_quantized, read_header
-from .codec import encode_image
+from .batch import (
+    EncodeOptions,
+    Job,
+    encode_one,
+    expand_inputs,
+    plan_outputs,
+    require_dask,
+    run_jobs,
+)
+from .ccz import DEFAULT_MAX_PIXELS, HEADER_SIZE, SIGNATURE, read_header
 from .dither import METHODS as DITHER_METHODS
-from .errors import CczError, FormatError, OptionError
-from .images import open_image, open_input, to_pixels
-from .metrics import bits_per_pixel, mse, psnr
+from .errors import CczError, FormatError, OptionError, OutputError
+from .images import STDIN, open_image, open_input, to_pixels
 from .output import check_output, write_atomic
 from .plot import FORMATS as PLOT_FORMATS
 from .plot import plot_sweep, require_matplotlib
@@ -36,7 +44,6 @@ from .progress import progress
 from .quantize import MAX_COLORS, SPACES, Quantized
 from .report import CczInfo, Sweep, ccz_info, hex_color, sweep
 from .sheet import contact_sheet
-from .target import quantize_to_target
 from .writers import available_writers, broken_plugins, get_writer, writer_for_path
 
 __all__ = ["main"]
@@ -114,6 +121,21 @@ max_pixels_option = click.option(
     show_default=True,
     help="Refuse .ccz files with more pixels than this; 0 means no limit.",
 )
+
+
+def jobs_option(help: str):
+    """-j N: how many processes share the work."""
+    return click.option(
+        "-j",
+        "--jobs",
+        type=click.IntRange(min=1),
+        default=1,
+        show_default=True,
+        metavar="N",
+        help=help,
+    )
+
+
 input_argument = click.argument("input", type=click.Path(path_type=Path))
 output_argument = click.argument("output", type=click.Path(path_type=Path))
 
@@ -130,15 +152,22 @@ def main() -> None:
     """
 
 
-@main.command()
-@input_argument
-@output_argument
+@main.command(context_settings={"max_content_width": 100})
+@click.argument("paths", nargs=-1, required=True, metavar="INPUT OUTPUT | INPUT... -o DIR")
+@click.option(
+    "-o",
+    "--output-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    metavar="DIR",
+    help="Encode every INPUT (files, folders, glob patterns) into DIR, as NAME.ccz; "
+    "DIR is made if missing.",
+)
 @click.option(
     "-k",
     "--colors",
     "k",
     type=click.IntRange(1, MAX_COLORS),
-    help=f"Number of palette colours, 1-{MAX_COLORS}; with --max-mse or --min-psnr, "
+    help=f"Number of palette colours, 1-{MAX_COLORS:,}; with --max-mse or --min-psnr, "
     "the most that may be used.",
 )
 @click.option(
@@ -170,84 +199,186 @@ def main() -> None:
     help="Colour space k-means clusters in: rgb (lowest MSE) or oklab (perceptual: lower "
     "visible error on photos, higher MSE). The palette is stored as sRGB either way.",
 )
+@click.option(
+    "--strip",
+    is_flag=True,
+    help="Drop the input's ICC profile and text metadata (kept in the .ccz by default).",
+)
 @seed_option
 @max_iter_option
 @level_option
+@jobs_option("With -o: encode N files at once, in separate processes.")
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="With -o: run the files on the Dask cluster at ADDRESS (tcp://host:8786; needs "
+    'pip install "ccodec[dask]", and workers that see the same paths).',
+)
+@click.option(
+    "--skip-existing",
+    is_flag=True,
+    help="Leave outputs that already exist as they are, and do not encode their inputs.",
+)
 @force_option
 @quiet_option
+@click.pass_context
 def encode(
-    input: Path,
-    output: Path,
+    ctx: click.Context,
+    paths: tuple[str, ...],
+    output_dir: Path | None,
     k: int | None,
     max_mse: float | None,
     min_psnr: float | None,
     dither_method: str,
     space: str,
+    strip: bool,
     seed: int,
     max_iter: int,
     level: int | None,
+    jobs: int,
+    scheduler: str | None,
+    skip_existing: bool,
     force: bool,
     quiet: bool,
 ) -> None:
-    """Quantize INPUT (any image Pillow reads) to K colours and write OUTPUT as .ccz.
+    """Quantize images to K colours and write them as .ccz files.
 
-    Give -k K, or a quality target (--max-mse or --min-psnr) and ccodec finds
-    the smallest K that meets it. Prints K, the error (MSE on a 0-1 scale,
-    PSNR) and the size of the result.
+    \b
+      ccodec encode photo.jpg -k 16 photo.ccz     one file: INPUT OUTPUT
+      ccodec encode *.jpg shots/ -k 16 -o out/    many: INPUT... -o DIR
+      cat photo.jpg | ccodec encode - -k 16 - > photo.ccz
+
+    INPUT is any image Pillow reads; - is standard input (and OUTPUT -
+    standard output). With -o, each INPUT may be a file, a folder (its
+    images) or a quoted glob pattern ('shots/**/*.png'), each written to
+    DIR/NAME.ccz; a file that fails is reported and the others go on, and a
+    last line sums up. Give -k K, or a quality target (--max-mse or
+    --min-psnr) and ccodec finds the smallest K that meets it. Prints K, the
+    error (MSE on a 0-1 scale, PSNR) and the size of each result.
     """
-    targeted = max_mse is not None or min_psnr is not None
     if max_mse is not None and min_psnr is not None:
         raise click.UsageError("give --max-mse or --min-psnr, not both")
+    targeted = max_mse is not None or min_psnr is not None
     if k is None and not targeted:
         raise click.UsageError("give -k K, or a quality target with --max-mse or --min-psnr")
     if targeted and dither_method != "none":
         # The target is met by the undithered labels; dithering would raise the error again.
         raise click.UsageError("--dither cannot be combined with --max-mse or --min-psnr")
-    _refuse_image_extension(output)
-    pixels = to_pixels(open_image(input))
-    check_output(output, inputs=[input], force=force)
-    if targeted:
-        q = quantize_to_target(
-            pixels,
-            max_mse=max_mse,
-            min_psnr=min_psnr,
-            seed=seed,
-            max_iter=max_iter,
-            k_max=k or MAX_COLORS,
-            space=space,
-        )
-        data = encode_quantized(q, level=level)
+    if force and skip_existing:
+        raise click.UsageError("give --force or --skip-existing, not both")
+    options = EncodeOptions(
+        k=k,
+        max_mse=max_mse,
+        min_psnr=min_psnr,
+        dither_method=dither_method,
+        space=space,
+        seed=seed,
+        max_iter=max_iter,
+        level=level,
+        strip=strip,
+    )
+    if output_dir is None:
+        if len(paths) != 2:
+            raise click.UsageError(
+                "give INPUT OUTPUT for one file, or INPUT... -o DIR for several"
+                if len(paths) > 2
+                else "give an OUTPUT file after INPUT, or -o DIR to write INPUT.ccz into DIR"
+            )
+        _refuse_options(ctx, ["-j", "--scheduler"], "several files, with -o DIR")
+        _encode_one_file(Job(paths[0], paths[1], options, force, skip_existing), quiet)
+        return
+    if jobs > 1 and scheduler is not None:
+        raise click.UsageError("give -j N or --scheduler, not both")
+    if scheduler is not None:
+        require_dask()
+    inputs = expand_inputs(paths)
+    _make_folder(output_dir)
+    outputs = plan_outputs(inputs, output_dir)
+    batch = [
+        Job(str(source), str(target), options, force, skip_existing)
+        for source, target in zip(inputs, outputs, strict=True)
+    ]
+    _encode_batch(batch, jobs, scheduler, quiet)
+
+
+def _encode_one_file(job: Job, quiet: bool) -> None:
+    """The INPUT OUTPUT form: errors are the command's errors."""
+    if job.target == STDIN:
+        _refuse_terminal(".ccz")
     else:
-        q, data = encode_image(
-            pixels,
-            k,
-            seed=seed,
-            max_iter=max_iter,
-            level=level,
-            dither_method=dither_method,
-            space=space,
-        )
-    write_atomic(output, lambda fp: fp.write(data), inputs=[input], force=force)
-    if targeted and not q.reached:
-        click.echo(
-            f"ccodec: warning: target not reached: MSE {q.mse:.6f} at K={q.k}, "
-            f"the most allowed (target MSE {q.target:.6f})",
-            err=True,
-        )
+        _refuse_image_extension(Path(job.target))
+        if Path(job.target).is_dir():
+            raise OptionError(f"{job.target}: is a folder; to write into it, use -o {job.target}")
+    result = encode_one(job)
+    if result.data is not None:
+        _write_stdout(result.data)
+    if result.warning:
+        click.echo(f"ccodec: warning: {result.warning}", err=True)
     if not quiet:
-        # The target search measured its result's error already.
-        error = q.mse if targeted else mse(pixels, q.to_array())
-        chosen = ""
-        if targeted and q.reached:
-            chosen = f" (smallest K for {_target_text(max_mse, min_psnr)})"
+        # With the .ccz on stdout, the summary goes to stderr.
+        click.echo(result.line, err=job.target == STDIN)
+
+
+def _encode_batch(batch: list[Job], workers: int, scheduler: str | None, quiet: bool) -> None:
+    """The INPUT... -o DIR form: one line per file, failures do not stop the rest."""
+    counts = {"written": 0, "skipped": 0, "failed": 0}
+    bytes_in = bytes_out = 0
+    drawing = len(batch) > 1 and sys.stderr.isatty()
+    with progress(len(batch), "encoding") as step:
+        for result in run_jobs(batch, workers=workers, scheduler=scheduler):
+            counts[result.status] += 1
+            bytes_in += result.bytes_in
+            bytes_out += result.bytes_out
+            if result.status == "failed":
+                _echo_under_bar(f"ccodec: error: {result.line}", err=True, bar=drawing)
+            elif result.warning:
+                _echo_under_bar(f"ccodec: warning: {result.warning}", err=True, bar=drawing)
+            elif not quiet:
+                _echo_under_bar(result.line, err=False, bar=drawing)
+            step()
+    if not quiet:
         click.echo(
-            f"{output}: {_describe(q)}{chosen}, MSE {error:.6f}, PSNR {psnr(error):.2f} dB, "
-            f"{len(data):,} bytes, {bits_per_pixel(len(data), q.width, q.height):.3f} bpp"
+            f"ccodec: {len(batch)} files: {counts['written']} written ({bytes_in:,} bytes in, "
+            f"{bytes_out:,} bytes out), {counts['skipped']} skipped, {counts['failed']} failed"
+        )
+    if counts["failed"]:
+        raise _Failure(f"{counts['failed']} of {len(batch)} files failed")
+
+
+def _echo_under_bar(text: str, *, err: bool, bar: bool) -> None:
+    """Print a line while a progress bar may be drawn on stderr: clear the bar's line first."""
+    if bar:
+        click.echo("\r\x1b[K", nl=False, err=True)
+    click.echo(text, err=err)
+
+
+def _make_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise OptionError(f"{folder}: -o needs a folder, and this is a file") from None
+    except OSError as exc:
+        raise OptionError(f"{folder}: cannot make the folder: {exc.strerror or exc}") from None
+
+
+def _refuse_terminal(what: str) -> None:
+    """stdout must not be a terminal when it gets binary data."""
+    if click.get_text_stream("stdout").isatty():
+        raise OptionError(
+            f"-: will not write {what} data to a terminal; redirect standard output "
+            "(> file, | command) or name an OUTPUT file"
         )
 
 
-def _target_text(max_mse: float | None, min_psnr: float | None) -> str:
-    return f"MSE <= {max_mse:g}" if max_mse is not None else f"PSNR >= {min_psnr:g} dB"
+def _write_stdout(data: bytes) -> None:
+    stream = click.get_binary_stream("stdout")
+    try:
+        stream.write(data)
+        stream.flush()
+    except BrokenPipeError:
+        raise OutputError("-: standard output was closed before all data was written") from None
+    except OSError as exc:
+        raise OutputError(f"-: cannot write to standard output: {exc.strerror or exc}") from None
 
 
 @main.command()
@@ -279,15 +410,29 @@ def decode(
     """Decode the .ccz file INPUT and write it as OUTPUT (PNG, JPEG, WebP, TIFF, ...).
 
     PNG, TIFF, WebP and .ccz outputs are exact; JPEG is lossy, and puts
-    transparent parts on white.
+    transparent parts on white. INPUT - reads standard input; OUTPUT -
+    writes standard output and needs --format (ccodec decode - - --format png).
     """
+    to_stdout = str(output) == STDIN
+    if to_stdout and not format_name:
+        raise OptionError("-: writing to standard output needs --format NAME (e.g. --format png)")
     writer = get_writer(format_name) if format_name else writer_for_path(output)
+    if to_stdout:
+        _refuse_terminal(f"{writer.name} image")
     options = {} if quality is None else {"quality": quality}
     q = _read_ccz(input, max_pixels)
-    write_atomic(output, lambda fp: writer.write(q, fp, **options), inputs=[input], force=force)
-    if not quiet:
+    if to_stdout:
+        # Written whole in memory first, so a failing writer sends nothing.
+        buffer = io.BytesIO()
+        writer.write(q, buffer, **options)
+        _write_stdout(buffer.getvalue())
+        size = len(buffer.getvalue())
+    else:
+        inputs = [] if str(input) == STDIN else [input]
+        write_atomic(output, lambda fp: writer.write(q, fp, **options), inputs=inputs, force=force)
         size = output.stat().st_size
-        click.echo(f"{output}: {_describe(q)}, {writer.name}, {size:,} bytes")
+    if not quiet:
+        click.echo(f"{output}: {_describe(q)}, {writer.name}, {size:,} bytes", err=to_stdout)
 
 
 @main.command()
@@ -318,15 +463,7 @@ def decode(
     metavar="FILE.png",
     help="Write a contact sheet: the original beside the image at each K.",
 )
-@click.option(
-    "-j",
-    "--jobs",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    metavar="N",
-    help="Quantize N values of K at once, in separate processes.",
-)
+@jobs_option("Quantize N values of K at once, in separate processes.")
 @seed_option
 @max_iter_option
 @level_option

@@ -5,13 +5,15 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
+import dataclasses
+
 from .ccz import encode_quantized
 from .dither import METHODS, dither
 from .errors import OptionError
-from .images import to_pixels
+from .images import metadata, to_pixels
 from .quantize import Quantized, quantize, validate_space
 
-__all__ = ["encode", "encode_image"]
+__all__ = ["encode", "encode_image", "with_metadata"]
 
 
 def encode_image(
@@ -23,6 +25,7 @@ def encode_image(
     level: int | None = None,
     dither_method: str = "none",
     space: str = "rgb",
+    strip: bool = False,
 ):
     """Quantize `image` to `k` colours and return ``(quantized, ccz_bytes)``.
 
@@ -31,6 +34,9 @@ def encode_image(
     ``ordered``; the .ccz holds exactly the dithered result. `space` is
     where k-means measures distances, ``rgb`` or ``oklab`` (see `quantize`);
     the palette is sRGB bytes either way and dithering runs in sRGB.
+
+    A PIL `image`'s ICC profile and PNG text entries go into
+    ``quantized.info`` (and so into the .ccz) unless `strip` is true.
     """
     if dither_method not in METHODS:
         raise OptionError(f"dither={dither_method!r} is not one of {', '.join(METHODS)}.")
@@ -39,7 +45,21 @@ def encode_image(
     q = quantize(pixels, k, seed=seed, max_iter=max_iter, space=space)
     if dither_method != "none":
         q = Quantized(q.palette, dither(pixels, q.palette, dither_method), q.seed)
+    if not strip and isinstance(image, Image.Image):
+        q = with_metadata(q, image)
     return q, encode_quantized(q, level=level)
+
+
+def with_metadata(q: Quantized, image: Image.Image) -> Quantized:
+    """`q` carrying `image`'s ICC profile and text entries in ``info``.
+
+    >>> q = quantize(np.zeros((1, 1, 3), np.uint8), 1)
+    >>> source = Image.new("RGB", (1, 1))
+    >>> source.info["Title"] = "sea"
+    >>> with_metadata(q, source).info
+    {'Title': 'sea'}
+    """
+    return dataclasses.replace(q, info={**q.info, **metadata(image)})
 
 
 def encode(
@@ -51,6 +71,7 @@ def encode(
     level: int | None = None,
     dither_method: str = "none",
     space: str = "rgb",
+    strip: bool = False,
 ) -> bytes:
     """Quantize `image` (a PIL image or a uint8 array) to `k` colours; the .ccz bytes.
 
@@ -68,4 +89,5 @@ def encode(
         level=level,
         dither_method=dither_method,
         space=space,
+        strip=strip,
     )[1]

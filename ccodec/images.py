@@ -19,7 +19,9 @@ lie in [0, 1].
 from __future__ import annotations
 
 import contextlib
+import io
 import os
+import sys
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,7 +32,10 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import InputError, OptionError
 
-__all__ = ["open_image", "open_input", "to_pixels"]
+__all__ = ["STDIN", "metadata", "open_image", "open_input", "read_stdin", "to_pixels"]
+
+# The name that means standard input (and, for outputs, standard output).
+STDIN = "-"
 
 
 _READ_ERRORS = {
@@ -42,7 +47,13 @@ _READ_ERRORS = {
 
 @contextlib.contextmanager
 def open_input(path: str | os.PathLike) -> Iterator[BinaryIO]:
-    """`path` opened for binary reading; failing to open it raises a one-line `InputError`."""
+    """`path` opened for binary reading; failing to open it raises a one-line `InputError`.
+
+    ``-`` is standard input, read whole (a pipe cannot seek).
+    """
+    if str(path) == STDIN:
+        yield io.BytesIO(read_stdin())
+        return
     try:
         fp = open(path, "rb")  # noqa: SIM115 -- closed below, after the errors are mapped
     except OSError as exc:
@@ -52,11 +63,20 @@ def open_input(path: str | os.PathLike) -> Iterator[BinaryIO]:
         yield fp
 
 
+def read_stdin() -> bytes:
+    """All of standard input as bytes; `InputError` when it is a terminal."""
+    stream = sys.stdin
+    if stream is None or stream.isatty():
+        raise InputError("-: standard input is a terminal; pipe an image in, or name a file")
+    return getattr(stream, "buffer", stream).read()
+
+
 def open_image(path: str | os.PathLike) -> Image.Image:
-    """Open and fully load an image file, with EXIF orientation applied.
+    """Open and fully load an image file (``-``: standard input), with EXIF orientation applied.
 
     Any failure (missing, unreadable, not an image, truncated, too large)
-    raises `InputError` naming the file.
+    raises `InputError` naming the file. The result keeps the file's
+    ``format``, so `metadata` knows which ``info`` entries are text.
     """
     path = Path(path)
     with open_input(path) as fp:
@@ -65,13 +85,47 @@ def open_image(path: str | os.PathLike) -> Image.Image:
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
                 with Image.open(fp) as image:
                     image.load()
-                    return ImageOps.exif_transpose(image)
+                    upright = ImageOps.exif_transpose(image)
+                    upright.format = image.format
+                    return upright
         except UnidentifiedImageError:
             raise InputError(f"{path}: not an image Pillow or ccodec can read") from None
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise InputError(f"{path}: {exc}") from None
         except (OSError, SyntaxError, ValueError, EOFError) as exc:
             raise InputError(f"{path}: cannot read image: {exc}") from None
+
+
+# Pillow's own str entries in ``info`` that are not text chunks ("xmp" repeats
+# the XML:com.adobe.xmp iTXt entry, which is kept under its own key).
+_NOT_TEXT = frozenset({"compression", "xmp"})
+
+
+def metadata(image: Image.Image) -> dict:
+    """The metadata ccodec keeps from `image`: ``icc_profile`` and PNG text entries.
+
+    Text entries (tEXt, zTXt, iTXt) are the str values of ``image.info`` of a
+    PNG, or of an image made in memory; other formats' str entries (TIFF's
+    "compression") are not text.
+
+    >>> image = Image.new("RGB", (1, 1))
+    >>> image.info.update({"Title": "sea", "dpi": (72, 72), "icc_profile": b""})
+    >>> metadata(image)
+    {'Title': 'sea'}
+    """
+    kept: dict = {}
+    profile = image.info.get("icc_profile")
+    if isinstance(profile, bytes) and profile:
+        kept["icc_profile"] = profile
+    if image.format in (None, "PNG"):
+        text = getattr(image, "text", None)  # a PNG file's text includes chunks after the pixels
+        entries = text if isinstance(text, dict) else image.info
+        kept.update(
+            (str(key), str(value))
+            for key, value in entries.items()
+            if isinstance(key, str) and isinstance(value, str) and key not in _NOT_TEXT
+        )
+    return kept
 
 
 def to_pixels(image: Image.Image | np.ndarray) -> np.ndarray:

@@ -15,7 +15,7 @@ from click.testing import CliRunner, Result
 from PIL import Image
 
 import ccodec
-from ccodec import cli
+from ccodec import batch, cli
 from ccodec.cli import main
 
 SUMMARY = re.compile(
@@ -168,7 +168,7 @@ def test_encode_force_overwrites(image_file, tmp_path):
     assert ccodec.decode(out.read_bytes()).k == 4
 
 
-@pytest.mark.parametrize("k", ["0", "257", "-1", "abc", "1.5"])
+@pytest.mark.parametrize("k", ["0", str(ccodec.MAX_COLORS + 1), "-1", "abc", "1.5"])
 def test_encode_k_out_of_range_is_a_usage_error(image_file, tmp_path, k):
     result = run("encode", image_file(), tmp_path / "out.ccz", f"-k={k}")
     assert_error(result, "-k", code=2)
@@ -249,7 +249,7 @@ def test_encode_interrupted_leaves_nothing(image_file, tmp_path, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "encode_image", interrupted)
+    monkeypatch.setattr(batch, "encode_image", interrupted)
     result = run("encode", source, tmp_path / "o.ccz", "-k", 4)
     assert_error(result, "interrupted", code=130)
     assert sorted(os.listdir(tmp_path)) == ["in.png"]
@@ -659,7 +659,7 @@ def test_stats_refuses_original_for_an_image(image_file):
     assert_error(run("stats", source, "--original", source), "--original applies to a .ccz")
 
 
-@pytest.mark.parametrize("ks", ["0", "2,257", "a,b", "2,,3", ""])
+@pytest.mark.parametrize("ks", ["0", f"2,{ccodec.MAX_COLORS + 1}", "a,b", "2,,3", ""])
 def test_stats_bad_k_list(image_file, ks):
     assert_error(run("stats", image_file(), "-k", ks), "-k", code=2)
 

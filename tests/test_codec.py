@@ -66,7 +66,7 @@ def test_bundled_sample_encodes_to_the_expected_size_range():
     assert error < 0.0019
 
 
-@pytest.mark.parametrize("k", [0, 257, -1])
+@pytest.mark.parametrize("k", [0, ccodec.MAX_COLORS + 1, -1])
 def test_k_out_of_range(k):
     with pytest.raises(ccodec.OptionError, match=f"k={k}"):
         ccodec.encode(np.zeros((2, 2, 3), np.uint8), k)

@@ -1,0 +1,327 @@
+"""Encoding many files: the per-file job, input expansion, output names, and where jobs run.
+
+`encode_file` is the one function every file goes through, in this process,
+in worker processes (``-j N``) or on a Dask cluster (``--scheduler``): it
+takes a picklable `Job` and returns a `FileResult`, never raising for a
+problem with that file, so one bad file does not stop the others.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import glob
+import os
+import signal
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+from .ccz import encode_quantized
+from .codec import encode_image, with_metadata
+from .errors import CczError, OptionError
+from .images import STDIN, open_image, to_pixels
+from .metrics import bits_per_pixel, mse, psnr
+from .output import check_output, write_atomic
+from .quantize import MAX_COLORS, Quantized
+from .target import quantize_to_target
+
+__all__ = [
+    "EncodeOptions",
+    "FileResult",
+    "Job",
+    "encode_file",
+    "encode_one",
+    "expand_inputs",
+    "plan_outputs",
+    "run_jobs",
+]
+
+DASK_HINT = 'pip install "ccodec[dask]"'
+
+
+@dataclass(frozen=True)
+class EncodeOptions:
+    """What `ccodec encode` was asked to do to each file."""
+
+    k: int | None = None
+    max_mse: float | None = None
+    min_psnr: float | None = None
+    dither_method: str = "none"
+    space: str = "rgb"
+    seed: int = 0
+    max_iter: int = 300
+    level: int | None = None
+    strip: bool = False
+
+
+@dataclass(frozen=True)
+class Job:
+    """One input file to encode into one output file (``-``: stdin / stdout)."""
+
+    source: str
+    target: str
+    options: EncodeOptions
+    force: bool = False
+    skip_existing: bool = False
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """What became of a `Job`: ``status`` is ``written``, ``skipped`` or ``failed``.
+
+    ``line`` is the summary line of a written file, or the error of a failed
+    one; ``warning`` a note to show beside a written file.
+    """
+
+    status: str
+    line: str
+    bytes_in: int = 0
+    bytes_out: int = 0
+    data: bytes | None = None  # the .ccz bytes, kept only when the target is stdout
+    warning: str = ""
+
+
+def encode_file(job: Job) -> FileResult:
+    """Encode one file; a problem with it becomes a ``failed`` result, not an exception.
+
+    >>> import tempfile, numpy as np
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> Image.fromarray(np.zeros((2, 2, 3), np.uint8)).save(folder / "a.png")
+    >>> job = Job(str(folder / "a.png"), str(folder / "a.ccz"), EncodeOptions(k=4))
+    >>> encode_file(job).status, encode_file(job).status
+    ('written', 'failed')
+    """
+    try:
+        return encode_one(job)
+    except CczError as exc:
+        return FileResult("failed", str(exc))
+    except Exception as exc:  # a bug or MemoryError on one file must not stop the rest
+        return FileResult("failed", f"{job.source}: unexpected {type(exc).__name__}: {exc}")
+
+
+def encode_one(job: Job) -> FileResult:
+    """Encode one file, raising `CczError` for any problem with it."""
+    options = job.options
+    if job.skip_existing and job.target != STDIN and Path(job.target).exists():
+        return FileResult("skipped", f"{job.target}: exists, skipped")
+    image = open_image(job.source)
+    pixels = to_pixels(image)
+    bytes_in = _input_size(job.source)
+    inputs = [] if job.source == STDIN else [job.source]
+    if job.target != STDIN:
+        check_output(job.target, inputs=inputs, force=job.force)
+    q, data, error, warning, chosen = _encode(image, pixels, options)
+    if job.target != STDIN:
+        write_atomic(job.target, lambda fp: fp.write(data), inputs=inputs, force=job.force)
+    line = (
+        f"{job.target}: {q.width}x{q.height} {q.mode}, K={q.k}{chosen}, MSE {error:.6f}, "
+        f"PSNR {psnr(error):.2f} dB, {len(data):,} bytes, "
+        f"{bits_per_pixel(len(data), q.width, q.height):.3f} bpp"
+    )
+    kept = data if job.target == STDIN else None
+    return FileResult("written", line, bytes_in, len(data), kept, warning)
+
+
+def _encode(
+    image: Image.Image, pixels, options: EncodeOptions
+) -> tuple[Quantized, bytes, float, str, str]:
+    """(quantized, .ccz bytes, MSE, warning, target note) for one image."""
+    if options.max_mse is None and options.min_psnr is None:
+        q, data = encode_image(
+            image,
+            options.k,
+            seed=options.seed,
+            max_iter=options.max_iter,
+            level=options.level,
+            dither_method=options.dither_method,
+            space=options.space,
+            strip=options.strip,
+        )
+        return q, data, mse(pixels, q.to_array()), "", ""
+    q = quantize_to_target(
+        pixels,
+        max_mse=options.max_mse,
+        min_psnr=options.min_psnr,
+        seed=options.seed,
+        max_iter=options.max_iter,
+        k_max=options.k or MAX_COLORS,
+        space=options.space,
+    )
+    if not options.strip:
+        q = with_metadata(q, image)
+    data = encode_quantized(q, level=options.level)
+    if not q.reached:
+        warning = (
+            f"target not reached: MSE {q.mse:.6f} at K={q.k}, the most allowed "
+            f"(target MSE {q.target:.6f})"
+        )
+        return q, data, q.mse, warning, ""
+    if options.max_mse is not None:
+        goal = f"MSE <= {options.max_mse:g}"
+    else:
+        goal = f"PSNR >= {options.min_psnr:g} dB"
+    return q, data, q.mse, "", f" (smallest K for {goal})"
+
+
+def _input_size(source: str) -> int:
+    try:
+        return os.stat(source).st_size
+    except OSError:  # stdin, or a file gone since it was read
+        return 0
+
+
+# -- which files ---------------------------------------------------------------------------
+
+# Encoding a .ccz again is allowed when named, but a folder's .ccz files are
+# most likely earlier outputs, not inputs.
+_FOLDER_SKIPS = frozenset({".ccz"})
+
+
+def expand_inputs(specs: Iterable[str]) -> list[Path]:
+    """The input files named by `specs`: files, folders (their images) and glob patterns.
+
+    A folder gives the files in it (not below it) whose extension is an image
+    format Pillow reads, except .ccz; a pattern with ``*``, ``?`` or ``[``
+    that is not itself a file is expanded (``**`` descends). Order is kept,
+    each folder and pattern sorted, and a file named twice is taken once.
+    A folder without images or a pattern matching nothing is an `OptionError`.
+    """
+    found: list[Path] = []
+    for spec in specs:
+        if spec == STDIN:
+            raise OptionError("- (standard input) can only be the one INPUT, without -o")
+        path = Path(spec)
+        if path.is_dir():
+            images = _folder_images(path)
+            if not images:
+                raise OptionError(f"{spec}: folder has no image files")
+            found.extend(images)
+        elif not path.exists() and glob.has_magic(spec):
+            matches = sorted(glob.glob(spec, recursive=True))
+            files = [Path(match) for match in matches if Path(match).is_file()]
+            if not files:
+                raise OptionError(f"{spec}: no files match")
+            found.extend(files)
+        else:  # a missing file is that file's error, reported with the others
+            found.append(path)
+    return _unique(found)
+
+
+def _folder_images(folder: Path) -> list[Path]:
+    extensions = set(Image.registered_extensions()) - _FOLDER_SKIPS
+    return sorted(
+        entry
+        for entry in folder.iterdir()
+        if entry.suffix.lower() in extensions and not entry.name.startswith(".") and entry.is_file()
+    )
+
+
+def _unique(paths: list[Path]) -> list[Path]:
+    seen: set[str] = set()
+    unique = []
+    for path in paths:
+        key = os.path.normcase(os.path.abspath(path))
+        if key not in seen:
+            seen.add(key)
+            unique.append(path)
+    return unique
+
+
+def plan_outputs(inputs: list[Path], folder: Path) -> list[Path]:
+    """The .ccz path in `folder` for each input: its name with the extension .ccz.
+
+    Two inputs with the same output (``a/x.png`` and ``b/x.jpg``), or an output
+    that is one of the inputs, is an `OptionError` before anything is written.
+
+    >>> plan_outputs([Path("a/x.png"), Path("y.jpg")], Path("out"))
+    [PosixPath('out/x.ccz'), PosixPath('out/y.ccz')]
+    """
+    outputs = [folder / f"{source.stem}.ccz" for source in inputs]
+    claimed: dict[str, Path] = {}
+    sources = {_key(source): source for source in inputs}
+    for source, target in zip(inputs, outputs, strict=True):
+        key = _key(target)
+        if key in claimed:
+            raise OptionError(
+                f"{claimed[key]} and {source} would both be written to {target}; "
+                "rename one or encode them into different folders"
+            )
+        if key in sources:
+            raise OptionError(f"{target}: output would overwrite the input {sources[key]}")
+        claimed[key] = source
+    return outputs
+
+
+def _key(path: Path) -> str:
+    return os.path.normcase(os.path.realpath(path))
+
+
+# -- where jobs run ------------------------------------------------------------------------
+
+
+def run_jobs(
+    jobs: list[Job], *, workers: int = 1, scheduler: str | None = None
+) -> Iterator[FileResult]:
+    """`encode_file` on each job, results in the jobs' order.
+
+    In this process (``workers=1``), in `workers` processes, or on the Dask
+    cluster whose scheduler is at `scheduler` (needs ``ccodec[dask]``, and
+    the workers must see the same files).
+    """
+    if scheduler is not None:
+        return _run_on_dask(jobs, scheduler)
+    if workers <= 1 or len(jobs) <= 1:
+        return map(encode_file, jobs)
+    return _run_in_processes(jobs, min(workers, len(jobs)))
+
+
+def _run_in_processes(jobs: list[Job], workers: int) -> Iterator[FileResult]:
+    # Workers ignore Ctrl-C: the main process stops handing out files and waits
+    # for the ones in progress, whose outputs are whole or absent either way.
+    pool = concurrent.futures.ProcessPoolExecutor(workers, initializer=_ignore_interrupts)
+    try:
+        yield from pool.map(encode_file, jobs)
+    except concurrent.futures.process.BrokenProcessPool as exc:
+        raise CczError(f"a worker process died ({exc}); try fewer -j workers") from None
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _ignore_interrupts() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def require_dask() -> Callable:
+    """distributed's `Client`, or `OptionError` with the install hint."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise OptionError(f"--scheduler needs Dask: {DASK_HINT}") from None
+    return Client
+
+
+def _run_on_dask(jobs: list[Job], address: str) -> Iterator[FileResult]:
+    client_class = require_dask()
+    # Workers may run elsewhere: give them (and so their messages) absolute paths.
+    remote = [
+        dataclasses.replace(
+            job, source=os.path.abspath(job.source), target=os.path.abspath(job.target)
+        )
+        for job in jobs
+    ]
+    try:
+        client = client_class(address, timeout="10s", set_as_default=False)
+    except (OSError, TimeoutError, ValueError, TypeError) as exc:
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        raise CczError(f"cannot reach the Dask scheduler at {address}: {message}") from None
+    with client:
+        futures = client.map(encode_file, remote, pure=False)
+        for job, future in zip(remote, futures, strict=True):
+            try:
+                result = future.result()
+            except Exception as exc:  # a worker died or could not run the job
+                result = FileResult("failed", f"{job.source}: on the Dask cluster: {exc}")
+            yield result
