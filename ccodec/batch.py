@@ -55,6 +55,7 @@ class EncodeOptions:
     max_iter: int = 300
     level: int | None = None
     strip: bool = False
+    coding: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,7 @@ def _encode(
             dither_method=options.dither_method,
             space=options.space,
             strip=options.strip,
+            coding=options.coding,
         )
         return q, data, mse(pixels, q.to_array()), "", ""
     q = quantize_to_target(
@@ -152,7 +154,7 @@ def _encode(
     )
     if not options.strip:
         q = with_metadata(q, image)
-    data = encode_quantized(q, level=options.level)
+    data = encode_quantized(q, level=options.level, coding=options.coding)
     if not q.reached:
         warning = (
             f"target not reached: MSE {q.mse:.6f} at K={q.k}, the most allowed "

@@ -33,7 +33,7 @@ from .batch import (
     require_dask,
     run_jobs,
 )
-from .ccz import DEFAULT_MAX_PIXELS, HEADER_SIZE, SIGNATURE, read_header
+from .ccz import CODINGS, DEFAULT_MAX_PIXELS, HEADER_SIZE, SIGNATURE, read_header
 from .dither import METHODS as DITHER_METHODS
 from .errors import CczError, FormatError, OptionError, OutputError
 from .images import STDIN, open_image, open_input, to_pixels
@@ -204,6 +204,14 @@ def main() -> None:
     is_flag=True,
     help="Drop the input's ICC profile and text metadata (kept in the .ccz by default).",
 )
+@click.option(
+    "--coding",
+    type=click.Choice(["auto", *CODINGS]),
+    default="auto",
+    show_default=True,
+    help="How the indices are stored: zstd (bit-packed rows), rans (context-modelled "
+    "rANS), or auto: both tried, the smaller kept.",
+)
 @seed_option
 @max_iter_option
 @level_option
@@ -232,6 +240,7 @@ def encode(
     dither_method: str,
     space: str,
     strip: bool,
+    coding: str,
     seed: int,
     max_iter: int,
     level: int | None,
@@ -276,6 +285,7 @@ def encode(
         max_iter=max_iter,
         level=level,
         strip=strip,
+        coding=coding,
     )
     if output_dir is None:
         if len(paths) != 2:
@@ -363,15 +373,19 @@ def _make_folder(folder: Path) -> None:
 
 def _refuse_terminal(what: str) -> None:
     """stdout must not be a terminal when it gets binary data."""
-    if click.get_text_stream("stdout").isatty():
+    if _stdout_is_terminal():
         raise OptionError(
             f"-: will not write {what} data to a terminal; redirect standard output "
             "(> file, | command) or name an OUTPUT file"
         )
 
 
+def _stdout_is_terminal() -> bool:
+    return sys.stdout is not None and sys.stdout.isatty()
+
+
 def _write_stdout(data: bytes) -> None:
-    stream = click.get_binary_stream("stdout")
+    stream = getattr(sys.stdout, "buffer", sys.stdout)
     try:
         stream.write(data)
         stream.flush()

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 from PIL import Image
-
-import dataclasses
 
 from .ccz import encode_quantized
 from .dither import METHODS, dither
@@ -26,6 +26,7 @@ def encode_image(
     dither_method: str = "none",
     space: str = "rgb",
     strip: bool = False,
+    coding: str = "auto",
 ):
     """Quantize `image` to `k` colours and return ``(quantized, ccz_bytes)``.
 
@@ -37,6 +38,7 @@ def encode_image(
 
     A PIL `image`'s ICC profile and PNG text entries go into
     ``quantized.info`` (and so into the .ccz) unless `strip` is true.
+    `coding` is the payload coding, as `encode_quantized` takes it.
     """
     if dither_method not in METHODS:
         raise OptionError(f"dither={dither_method!r} is not one of {', '.join(METHODS)}.")
@@ -47,7 +49,7 @@ def encode_image(
         q = Quantized(q.palette, dither(pixels, q.palette, dither_method), q.seed)
     if not strip and isinstance(image, Image.Image):
         q = with_metadata(q, image)
-    return q, encode_quantized(q, level=level)
+    return q, encode_quantized(q, level=level, coding=coding)
 
 
 def with_metadata(q: Quantized, image: Image.Image) -> Quantized:
@@ -72,6 +74,7 @@ def encode(
     dither_method: str = "none",
     space: str = "rgb",
     strip: bool = False,
+    coding: str = "auto",
 ) -> bytes:
     """Quantize `image` (a PIL image or a uint8 array) to `k` colours; the .ccz bytes.
 
@@ -90,4 +93,5 @@ def encode(
         dither_method=dither_method,
         space=space,
         strip=strip,
+        coding=coding,
     )[1]

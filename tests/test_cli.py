@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -785,3 +786,296 @@ def test_encode_k_and_target_usage_errors(tmp_path, extra, message):
     assert result.exit_code == 2
     assert message in result.output
     assert not target.exists()
+
+
+# -- encode: several files with -o DIR -----------------------------------------------------
+
+BATCH_SUMMARY = re.compile(
+    r"^ccodec: (?P<files>\d+) files: (?P<written>\d+) written \((?P<bytes_in>[\d,]+) bytes in, "
+    r"(?P<bytes_out>[\d,]+) bytes out\), (?P<skipped>\d+) skipped, (?P<failed>\d+) failed$"
+)
+
+
+def _images(folder: Path, *names: str) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for index, name in enumerate(names):
+        pixels = np.random.default_rng(index).integers(0, 256, (10, 8 + index, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(folder / name)
+        paths.append(folder / name)
+    return paths
+
+
+def _folder(folder: Path) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in sorted(folder.iterdir())}
+
+
+def test_batch_writes_each_file_as_the_single_form_does(tmp_path):
+    sources = _images(tmp_path / "in", "a.png", "b.jpg", "c.tiff")
+    out = tmp_path / "out"
+    result = run("encode", *sources, "-k", 6, "-o", out)
+    assert_ok(result)
+    lines = result.stdout.splitlines()
+    assert [SUMMARY.match(line)["name"] for line in lines[:3]] == [
+        str(out / name) for name in ("a.ccz", "b.ccz", "c.ccz")
+    ]
+    summary = BATCH_SUMMARY.match(lines[3])
+    assert summary, lines[3]
+    assert (summary["files"], summary["written"], summary["skipped"], summary["failed"]) == (
+        "3",
+        "3",
+        "0",
+        "0",
+    )
+    assert _number(summary["bytes_in"]) == sum(path.stat().st_size for path in sources)
+    assert _number(summary["bytes_out"]) == sum(len(data) for data in _folder(out).values())
+    single = tmp_path / "single.ccz"
+    assert_ok(run("encode", sources[1], single, "-k", 6, "-q"))
+    assert (out / "b.ccz").read_bytes() == single.read_bytes()
+
+
+def test_batch_takes_folders_and_quoted_globs(tmp_path):
+    _images(tmp_path / "shots", "x.png", "y.png", "notes.txt.png")
+    (tmp_path / "shots" / "readme.txt").write_text("not an image")
+    _images(tmp_path / "more", "z.png")
+    result = run(
+        "encode", tmp_path / "shots", str(tmp_path / "m*" / "*.png"), "-k", 4, "-o", tmp_path / "o"
+    )
+    assert_ok(result)
+    assert sorted(_folder(tmp_path / "o")) == ["notes.txt.ccz", "x.ccz", "y.ccz", "z.ccz"]
+
+
+def test_batch_reports_each_failure_and_goes_on(tmp_path):
+    good_a, good_b = _images(tmp_path, "a.png", "b.png")
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not a png")
+    missing = tmp_path / "missing.png"
+    out = tmp_path / "out"
+    result = run("encode", good_a, broken, missing, good_b, "-k", 4, "-o", out)
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    errors = result.stderr.splitlines()
+    assert errors[0].startswith(f"ccodec: error: {broken}: ")
+    assert errors[1] == f"ccodec: error: {missing}: no such file"
+    assert errors[2] == "ccodec: error: 2 of 4 files failed"
+    assert len(errors) == 3
+    summary = BATCH_SUMMARY.match(result.stdout.splitlines()[-1])
+    assert (summary["written"], summary["failed"]) == ("2", "2")
+    assert sorted(_folder(out)) == ["a.ccz", "b.ccz"]
+
+
+def test_batch_output_is_the_same_with_worker_processes(tmp_path):
+    sources = _images(tmp_path / "in", "a.png", "b.png", "c.png", "d.png")
+    one = run("encode", *sources, "-k", 8, "-o", tmp_path / "one")
+    two = run("encode", *sources, "-k", 8, "-o", tmp_path / "two", "-j", 2)
+    assert_ok(one)
+    assert_ok(two)
+    assert two.stdout.replace(str(tmp_path / "two"), str(tmp_path / "one")) == one.stdout
+    assert _folder(tmp_path / "two") == _folder(tmp_path / "one")
+
+
+def test_batch_refuses_two_inputs_with_one_output_name_before_writing(tmp_path):
+    (a,) = _images(tmp_path / "a", "x.png")
+    (b,) = _images(tmp_path / "b", "x.png")
+    result = run("encode", a, b, "-k", 4, "-o", tmp_path / "out")
+    assert_error(result, f"{a} and {b} would both be written to", "x.ccz")
+    assert not (tmp_path / "out").exists() or _folder(tmp_path / "out") == {}
+
+
+def test_batch_refuses_to_write_over_an_input(ccz_file, tmp_path):
+    assert_error(run("encode", ccz_file, "-k", 4, "-o", tmp_path), "would overwrite the input")
+
+
+def test_batch_existing_outputs_fail_skip_or_are_replaced(tmp_path):
+    sources = _images(tmp_path / "in", "a.png", "b.png")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "a.ccz").write_bytes(b"old")
+    refused = run("encode", *sources, "-k", 4, "-o", out)
+    assert refused.exit_code == 1
+    assert "a.ccz: already exists" in refused.stderr
+    assert (out / "a.ccz").read_bytes() == b"old"
+    (out / "b.ccz").unlink()
+    skipped = run("encode", *sources, "-k", 4, "-o", out, "--skip-existing")
+    assert_ok(skipped)
+    assert f"{out / 'a.ccz'}: exists, skipped" in skipped.stdout
+    assert ", 1 skipped, 0 failed" in skipped.stdout
+    assert (out / "a.ccz").read_bytes() == b"old"
+    assert_ok(run("encode", *sources, "-k", 4, "-o", out, "--force", "-q"))
+    assert ccodec.decode((out / "a.ccz").read_bytes()).k == 4
+
+
+def test_batch_quiet_prints_only_failures(tmp_path):
+    (good,) = _images(tmp_path, "a.png")
+    assert run("encode", good, "-k", 4, "-o", tmp_path / "o", "-q").output == ""
+    result = run("encode", good, tmp_path / "gone.png", "-k", 4, "-o", tmp_path / "p", "-q")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["a.png"], "give an OUTPUT file after INPUT, or -o DIR"),
+        (["a.png", "b.png", "c.ccz"], "INPUT... -o DIR for several"),
+        (["a.png", "a.ccz", "-j", "2"], None),
+        (["a.png", "-o", "o", "--force", "--skip-existing"], "--force or --skip-existing"),
+        (["a.png", "-o", "o", "-j", "2", "--scheduler", "tcp://x:1"], "-j N or --scheduler"),
+    ],
+)
+def test_batch_usage_errors(tmp_path, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    _images(tmp_path, "a.png")
+    result = run("encode", "-k", 4, *args)
+    if message is None:  # -j without -o: one line naming what it needs
+        assert_error(result, "-j", "with -o DIR")
+    else:
+        assert_error(result, message, code=2)
+    assert sorted(os.listdir(tmp_path)) == ["a.png"]
+
+
+def test_batch_output_folder_is_made_but_must_not_be_a_file(tmp_path):
+    (source,) = _images(tmp_path, "a.png")
+    assert_ok(run("encode", source, "-k", 4, "-o", tmp_path / "new" / "deeper", "-q"))
+    assert (tmp_path / "new" / "deeper" / "a.ccz").exists()
+    (tmp_path / "file").write_text("x")
+    assert_error(run("encode", source, "-k", 4, "-o", tmp_path / "file"), "is a file", code=2)
+    assert_error(run("encode", source, "-k", 4, "-o", tmp_path / "file" / "sub"), "file/sub")
+
+
+def test_single_output_that_is_a_folder_hints_at_o(image_file, tmp_path):
+    (tmp_path / "out").mkdir()
+    assert_error(run("encode", image_file(), tmp_path / "out", "-k", 4), "use -o")
+
+
+def test_batch_scheduler_without_dask_is_one_line(image_file, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    result = run("encode", image_file(), "-k", 4, "-o", tmp_path / "o", "--scheduler", "tcp://h:1")
+    assert_error(result, "--scheduler needs Dask", 'pip install "ccodec[dask]"')
+    assert not (tmp_path / "o").exists()
+
+
+def test_batch_on_a_dask_cluster_writes_what_one_process_writes(tmp_path):
+    if not os.environ.get("CCODEC_REQUIRE_DASK"):
+        pytest.importorskip("distributed")
+    from distributed import LocalCluster
+
+    sources = _images(tmp_path / "in", "a.png", "b.png", "c.png")
+    assert_ok(run("encode", *sources, "-k", 8, "-o", tmp_path / "local", "-q"))
+    with LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster:
+        result = run(
+            "encode",
+            *sources,
+            "-k",
+            8,
+            "-o",
+            tmp_path / "dask",
+            "--scheduler",
+            cluster.scheduler_address,
+        )
+    assert_ok(result)
+    assert "3 written" in result.stdout.splitlines()[-1]
+    assert _folder(tmp_path / "dask") == _folder(tmp_path / "local")
+
+
+# -- standard input and output -------------------------------------------------------------
+
+
+def _invoke(args: list[object], stdin: bytes | None = None) -> Result:
+    return CliRunner().invoke(main, [str(a) for a in args], input=stdin)
+
+
+def test_encode_reads_stdin_and_writes_stdout(image_file, tmp_path):
+    source = image_file()
+    result = _invoke(["encode", "-", "-k", 8, "-"], stdin=source.read_bytes())
+    assert result.exit_code == 0, result.output
+    assert result.stdout_bytes == ccodec.encode(ccodec.open_image(source), 8)
+    assert SUMMARY.match(result.stderr.rstrip("\n")), result.stderr  # the summary moves to stderr
+    assert result.stderr.startswith("-: 24x16 RGB, K=8")
+
+
+def test_encode_stdin_to_a_file_and_a_file_to_stdout(image_file, tmp_path):
+    source = image_file()
+    out = tmp_path / "piped.ccz"
+    assert _invoke(["encode", "-", "-k", 8, out, "-q"], stdin=source.read_bytes()).exit_code == 0
+    to_stdout = _invoke(["encode", source, "-k", 8, "-", "-q"])
+    assert to_stdout.stdout_bytes == out.read_bytes()
+    assert to_stdout.stderr == ""
+
+
+def test_encode_stdin_that_is_not_an_image(tmp_path):
+    result = _invoke(["encode", "-", "-k", 8, tmp_path / "o.ccz"], stdin=b"hello")
+    assert_error(result, "-: not an image")
+    assert os.listdir(tmp_path) == []
+
+
+def test_decode_reads_stdin_and_writes_stdout_with_a_format(ccz_file):
+    result = _invoke(["decode", "-", "-", "--format", "png"], stdin=ccz_file.read_bytes())
+    assert result.exit_code == 0, result.output
+    assert result.stdout_bytes.startswith(b"\x89PNG")
+    assert result.stderr.startswith("-: 24x16 RGB, K=8, png, ")
+    with Image.open(io.BytesIO(result.stdout_bytes)) as image:
+        pixels = np.asarray(image.convert("RGB"))
+    assert np.array_equal(pixels, ccodec.decode(ccz_file.read_bytes()).to_array())
+
+
+def test_decode_to_stdout_needs_a_format(ccz_file):
+    assert_error(_invoke(["decode", ccz_file, "-"]), "standard output needs --format")
+
+
+def test_decode_bad_stdin_is_one_line(tmp_path):
+    result = _invoke(["decode", "-", tmp_path / "o.png"], stdin=b"\x89CCZ\r\n")
+    assert_error(result, "-: ")
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "args", [["encode", "IN", "-k", 4, "-"], ["decode", "CCZ", "-", "--format", "png"]]
+)
+def test_binary_output_to_a_terminal_is_refused(image_file, ccz_file, monkeypatch, args):
+    args = [image_file() if a == "IN" else ccz_file if a == "CCZ" else a for a in args]
+    monkeypatch.setattr(cli, "_stdout_is_terminal", lambda: True)
+    assert_error(run(*args), "to a terminal", "redirect standard output")
+
+
+def test_batch_refuses_stdin_among_several_inputs(image_file, tmp_path):
+    assert_error(run("encode", image_file(), "-", "-k", 4, "-o", tmp_path / "o"), "standard input")
+
+
+# -- metadata ------------------------------------------------------------------------------
+
+
+def _png_with_metadata(path: Path) -> bytes:
+    from PIL import ImageCms, PngImagePlugin
+
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    text = PngImagePlugin.PngInfo()
+    text.add_text("Title", "harbour")
+    text.add_itxt("Author", "Zoë")
+    pixels = np.random.default_rng(1).integers(0, 256, (6, 5, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(path, pnginfo=text, icc_profile=icc)
+    return icc
+
+
+def test_encode_keeps_icc_profile_and_text_in_the_ccz_unless_stripped(tmp_path):
+    source = tmp_path / "meta.png"
+    icc = _png_with_metadata(source)
+    assert_ok(run("encode", source, "-k", 4, tmp_path / "kept.ccz", "-q"))
+    kept = ccodec.decode((tmp_path / "kept.ccz").read_bytes()).info
+    assert kept == {"icc_profile": icc, "Title": "harbour", "Author": "Zoë"}
+    assert_ok(run("encode", source, "-k", 4, tmp_path / "bare.ccz", "-q", "--strip"))
+    bare = (tmp_path / "bare.ccz").read_bytes()
+    assert ccodec.decode(bare).info == {}
+    assert ccodec.decode(bare) == ccodec.decode((tmp_path / "kept.ccz").read_bytes())
+    assert len(bare) < (tmp_path / "kept.ccz").stat().st_size
+
+
+def test_encode_applies_exif_orientation(tmp_path):
+    source = tmp_path / "turned.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # shown rotated 90 degrees clockwise
+    Image.new("RGB", (40, 20), "red").save(source, exif=exif)
+    result = run("encode", source, "-k", 2, tmp_path / "o.ccz")
+    assert_ok(result)
+    assert ": 20x40 RGB" in result.stdout
