@@ -45,7 +45,7 @@ STAGE1_CONTEXTS = 256
 _LITERAL_CONTEXT_BITS = 8
 
 MODEL_VERSION = 0
-_PREFIX = struct.Struct("<BI")  # model version, table frame length
+_PREFIX = struct.Struct("<BII")  # model version, band height, table frame length
 _MAX_WEIGHT_CODE = 255
 _ZSTD_LEVEL = 19
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -92,9 +92,9 @@ def decode_labels(payload: bytes | memoryview, width: int, height: int, k: int) 
         raise OptionError(f"payload must be bytes-like: {exc}") from None
     width, height, k = int(width), int(height), int(k)
     model = _Model(k)
-    tables, states, words = _split(view, model, height)
+    band, codes, states, words = _split(view, model, width, height)
     try:
-        labels = _decode(model, tables, states, words, width, height)
+        labels = _decode(model, band, codes, states, words, width, height)
     except MemoryError:
         raise LimitError(f"not enough memory to decode a {width}x{height} label map") from None
     return labels.astype(np.uint8 if k <= 256 else np.uint16)
@@ -181,96 +181,115 @@ def _frequencies(codes: np.ndarray, default: int) -> np.ndarray:
     return freq
 
 
-def _identity_row(freq: np.ndarray) -> np.ndarray:
-    """`freq` with one more context that codes nothing (symbol 0 at full scale)."""
-    row = np.zeros((1, freq.shape[1]), freq.dtype)
-    row[0, 0] = PROB_SCALE
-    return np.concatenate([freq, row])
-
-
 def _stage_frequencies(model: _Model, codes: np.ndarray) -> list[np.ndarray]:
     tables = model.split_codes(codes)
     freqs = [_frequencies(tables[0], ESCAPE)]
-    freqs += [_identity_row(_frequencies(t, 0)) for t in tables[1:]]
+    freqs += [_frequencies(t, 0) for t in tables[1:]]
     return freqs
 
 
 # ---------------------------------------------------------------- contexts
+#
+# Stage-1 context bits, in order: (a, b) means bit i is set when a == b.
+# The first four "a" are the neighbours in stage-1 symbol order.
+_PAIRS = (
+    ("L", "U"),
+    ("U", "UL"),
+    ("UR", "U"),
+    ("UL", "UR"),
+    ("L", "UL"),
+    ("L", "UR"),
+    ("LL", "L"),
+    ("UU", "U"),
+)
+# (row, column) offset of each neighbour from the pixel being coded
+_OFFSETS = {"L": (0, -1), "U": (-1, 0), "UR": (-1, 1), "UL": (-1, -1), "LL": (0, -2), "UU": (-2, 0)}
 
 
-def _pattern(left, up, up_left, up_right, left_left, up_up) -> np.ndarray:
-    """Stage-1 context: eight neighbour equalities as bits."""
-    bits = (
-        (left == up),
-        (left == up_left),
-        (up == up_left),
-        (up == up_right),
-        (left == up_right),
-        (up_left == up_right),
-        (left_left == left),
-        (up_up == up),
-    )
-    out = np.zeros(bits[0].shape, np.int64)
-    for i, bit in enumerate(bits):
-        out |= bit.astype(np.int64) << i
+def _neighbours(bands: np.ndarray) -> dict[str, np.ndarray]:
+    """Each named neighbour of every pixel of (bands, band, W) labels; outside a band: 0."""
+    n, band, width = bands.shape
+    pad = np.zeros((n, band + 2, width + 3), bands.dtype)
+    pad[:, 2:, 2 : width + 2] = bands
+    return {
+        "L": pad[:, 2:, 1 : width + 1],
+        "U": pad[:, 1:-1, 2 : width + 2],
+        "UR": pad[:, 1:-1, 3 : width + 3],
+        "UL": pad[:, 1:-1, 1 : width + 1],
+        "LL": pad[:, 2:, :width],
+        "UU": pad[:, :-2, 2 : width + 2],
+    }
+
+
+def _pattern(near: dict[str, np.ndarray]) -> np.ndarray:
+    """Stage-1 context of every pixel: bit i set when the i-th pair of _PAIRS is equal."""
+    out = np.zeros(near["L"].shape, np.int64)
+    for bit, (a, b) in enumerate(_PAIRS):
+        out |= (near[a] == near[b]).astype(np.int64) << bit
     return out
 
 
-# ---------------------------------------------------------------- layout
+# ---------------------------------------------------------------- schedule
 #
-# Labels live in a zero-padded flat array with 2 rows above, 2 columns to the
-# left and 1 to the right; pixel (r, c) is decoded at step c + 2r, so at each
-# step the active rows form a slice with stride W + 1.
+# The coded rows (the image's, then copies of the last row up to a multiple
+# of the band height) form bands of `band` rows, each coded as an image of
+# its own. Pixel (j, c) of every band is coded at step c + 2j, two steps
+# behind the row above, so its up-right neighbour is known: at each step the
+# same rows j0:j1 of every band are active, one pixel each.
 
 
-class _Layout:
-    def __init__(self, width: int, height: int) -> None:
-        self.width, self.height = width, height
-        self.pitch = width + 3
-        self.size = (height + 2) * self.pitch
-        self.steps = width + 2 * (height - 1)
-        self.stride = self.pitch - 2
+def _active(t: int, width: int, band: int) -> tuple[int, int]:
+    """Rows j0:j1 of each band code a pixel at step `t`."""
+    return max(0, (t - width + 2) // 2), min(band, t // 2 + 1)
 
-    def rows(self, t: int) -> tuple[int, int]:
-        """The first and one-past-last row active at step `t`."""
-        return max(0, (t - self.width + 2) // 2), min(self.height, t // 2 + 1)
 
-    def start(self, t: int, r0: int) -> int:
-        return 2 * self.pitch + 2 + t + r0 * self.stride
+def _skew(per_pixel: np.ndarray, dtype) -> np.ndarray:
+    """(bands, band, W) values to (steps, band, bands): entry [t, j] is pixel (j, t - 2j)."""
+    bands, band, width = per_pixel.shape
+    out = np.zeros((width + 2 * band - 2, band, bands), dtype)
+    rows = np.arange(band)[:, None]
+    out[np.arange(width) + 2 * rows, rows] = per_pixel.transpose(1, 2, 0)
+    return out
+
+
+def _default_band(width: int, height: int) -> int:
+    """Rows per band: about a quarter of the width (at least 64), equal bands."""
+    target = max(_MIN_BAND, width // 4)
+    bands = max(1, round(height / target))
+    return -(-height // bands)
+
+
+_MIN_BAND = 64
 
 
 # ---------------------------------------------------------------- encoder
 
 
-def _encode(labels: np.ndarray, k: int) -> bytes:
+def _encode(labels: np.ndarray, k: int, band: int | None = None) -> bytes:
     height, width = labels.shape
     model = _Model(k)
-    lay = _Layout(width, height)
-    pad = np.zeros((height + 2, lay.pitch), np.int64)
-    pad[2:, 2 : width + 2] = labels
-
-    def at(dr: int, dc: int) -> np.ndarray:
-        return pad[2 + dr : 2 + dr + height, 2 + dc : 2 + dc + width]
-
-    left, up, up_left, up_right = at(0, -1), at(-1, 0), at(-1, -1), at(-1, 1)
-    ctx1 = _pattern(left, up, up_left, up_right, at(0, -2), at(-2, 0))
-    sym1 = np.full(labels.shape, ESCAPE, np.int64)
-    for i, nb in reversed(list(enumerate((left, up, up_right, up_left)))):
-        sym1[labels == nb] = i
+    band = min(height, _default_band(width, height) if band is None else band)
+    bands = -(-height // band)
+    rows = np.pad(labels, ((0, bands * band - height), (0, 0)), mode="edge")
+    value = rows.reshape(bands, band, width)
+    near = _neighbours(value)
+    ctx1 = _pattern(near)
+    sym1 = np.full(value.shape, ESCAPE, np.int64)
+    for i in range(ESCAPE - 1, -1, -1):
+        sym1[value == near[_PAIRS[i][0]]] = i
     escaped = sym1 == ESCAPE
+    left = near["L"][escaped]
+    lit = value[escaped]
     if k <= 256:
-        literal_ctx = [left]
-        literal_sym = [labels]
+        literal_ctx, literal_sym = [left], [lit]
     else:
-        hi = labels >> 8
-        literal_ctx = [left >> model.shift, hi]
-        literal_sym = [hi, labels & 255]
+        literal_ctx, literal_sym = [left >> model.shift, lit >> 8], [lit >> 8, lit & 255]
 
-    counts = [np.bincount(ctx1.ravel() * STAGE1_SYMBOLS + sym1.ravel(), minlength=256 * 5)]
+    counts = [np.bincount((ctx1 * STAGE1_SYMBOLS + sym1).ravel(), minlength=STAGE1_CONTEXTS * 5)]
     for (contexts, symbols), c, s in zip(
         model.literal_shapes, literal_ctx, literal_sym, strict=True
     ):
-        counts.append(np.bincount(c[escaped] * symbols + s[escaped], minlength=contexts * symbols))
+        counts.append(np.bincount(c * symbols + s, minlength=contexts * symbols))
     codes = np.concatenate(
         [
             _weight_codes(c.reshape(shape)).ravel()
@@ -279,35 +298,35 @@ def _encode(labels: np.ndarray, k: int) -> bytes:
     )
     freqs = _stage_frequencies(model, codes)
 
-    # Per pixel and stage: frequency and cumulative start, in the padded layout.
-    stage_ctx = [ctx1] + [
-        np.where(escaped, c, len(f) - 1) for c, f in zip(literal_ctx, freqs[1:], strict=True)
-    ]
-    stage_sym = [sym1] + [np.where(escaped, s, 0) for s in literal_sym]
-    per_pixel = []
-    for f, c, s in zip(freqs, stage_ctx, stage_sym, strict=True):
+    # Frequency and cumulative start of every coded symbol, in step order:
+    # stage 1 for every pixel, the literal stages for escaped ones (else 0).
+    stages = []
+    for i, (f, c, s) in enumerate(
+        zip(freqs, [ctx1, *literal_ctx], [sym1, *literal_sym], strict=True)
+    ):
         starts = np.cumsum(f, axis=1) - f
-        fp = np.zeros((height + 2, lay.pitch), np.int64)
-        bp = np.zeros((height + 2, lay.pitch), np.int64)
-        fp[2:, 2 : width + 2] = f[c, s]
-        bp[2:, 2 : width + 2] = starts[c, s]
-        per_pixel.append((fp.ravel(), bp.ravel()))
+        fp = np.zeros(value.shape, np.uint16)
+        bp = np.zeros(value.shape, np.uint16)
+        if i == 0:
+            fp[...], bp[...] = f[c, s], starts[c, s]
+        else:
+            fp[escaped], bp[escaped] = f[c, s], starts[c, s]
+        stages.append((_skew(fp, np.uint16), _skew(bp, np.uint16)))
+    esc = _skew(escaped, bool)
 
-    x = np.full(height, RANS_L, np.int64)
+    x = np.full((band, bands), RANS_L, np.int64)
     chunks: list[np.ndarray] = []
-    for t in range(lay.steps - 1, -1, -1):
-        r0, r1 = lay.rows(t)
-        start = lay.start(t, r0)
-        sl = slice(start, start + (r1 - r0 - 1) * lay.stride + 1, lay.stride)
-        xs = x[r0:r1]
-        for fp, bp in reversed(per_pixel):
-            f = fp[sl]
-            big = np.flatnonzero(xs >= f << (32 - PROB_BITS))
-            if big.size:
-                chunks.append(xs[big] & 0xFFFF)
-                xs[big] >>= 16
-            q, rem = np.divmod(xs, f)
-            xs[:] = (q << PROB_BITS) + rem + bp[sl]
+    for t in range(width + 2 * band - 3, -1, -1):
+        j0, j1 = _active(t, width, band)
+        xs = x[j0:j1]
+        e = esc[t, j0:j1]
+        if e.any():
+            xe = xs[e]
+            for fp, bp in reversed(stages[1:]):
+                _encode_step(xe, fp[t, j0:j1][e], bp[t, j0:j1][e], chunks)
+            xs[e] = xe
+        fp, bp = stages[0]
+        _encode_step(xs, fp[t, j0:j1], bp[t, j0:j1], chunks)
     chunks.reverse()
     words = np.concatenate(chunks).astype("<u2") if chunks else np.zeros(0, "<u2")
     table = zstandard.ZstdCompressor(
@@ -315,26 +334,41 @@ def _encode(labels: np.ndarray, k: int) -> bytes:
     ).compress(codes.tobytes())
     return b"".join(
         [
-            _PREFIX.pack(MODEL_VERSION, len(table)),
+            _PREFIX.pack(MODEL_VERSION, band, len(table)),
             table,
-            x.astype("<u4").tobytes(),
+            x.T.astype("<u4").tobytes(),
             words.tobytes(),
         ]
     )
 
 
+def _encode_step(xs: np.ndarray, f: np.ndarray, start: np.ndarray, chunks: list) -> None:
+    """Push one symbol onto each state of `xs` (in place), first emitting the words
+    the decoder will read after decoding it."""
+    f = f.astype(np.int64)
+    big = xs >= f << (32 - PROB_BITS)
+    if big.any():
+        chunks.append(xs[big] & 0xFFFF)
+        xs[big] >>= 16
+    q, rem = np.divmod(xs, f)
+    xs[...] = (q << PROB_BITS) + rem + start
+
+
 # ---------------------------------------------------------------- decoder
 
 
-def _split(view: memoryview, model: _Model, height: int):
-    """Validate the payload's parts and return (codes, states, words)."""
+def _split(view: memoryview, model: _Model, width: int, height: int):
+    """Validate the payload's parts and return (band, codes, states, words)."""
     if len(view) < _PREFIX.size:
         raise TruncatedError(f"truncated rANS payload: {len(view)} bytes, need {_PREFIX.size}")
-    version, table_length = _PREFIX.unpack_from(view)
+    version, band, table_length = _PREFIX.unpack_from(view)
     if version != MODEL_VERSION:
         raise CorruptError(f"unknown rANS model version {version}")
+    if not 1 <= band <= height:
+        raise CorruptError(f"rANS band height {band} is not in 1..{height}")
+    coded_rows = -(-height // band) * band
     table_end = _PREFIX.size + table_length
-    states_end = table_end + 4 * height
+    states_end = table_end + 4 * coded_rows
     if len(view) < states_end:
         raise TruncatedError(
             f"truncated rANS payload: {len(view)} bytes, the tables and states need {states_end}"
@@ -347,7 +381,7 @@ def _split(view: memoryview, model: _Model, height: int):
     if bad.size:
         raise CorruptError(f"rANS state of row {bad[0]} is below {RANS_L}")
     words = np.frombuffer(view[states_end:], "<u2").astype(np.int64)
-    return codes, states, words
+    return band, codes, states, words
 
 
 def _read_table(frame: memoryview, model: _Model) -> np.ndarray:
@@ -381,69 +415,130 @@ def _read_table(frame: memoryview, model: _Model) -> np.ndarray:
     return codes
 
 
-def _decode_tables(freq: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Symbol, frequency and bias for every (context, slot): index ctx << PROB_BITS | slot."""
+def _decode_table(freq: np.ndarray, codes: np.ndarray, contexts: np.ndarray):
+    """Look-up tables for one stage: (symbol, frequency, bias) indexed by
+    ``base[context] | slot``, built only for the rows that have weights (the
+    others share one row, the default)."""
+    used = np.flatnonzero(codes.any(axis=1))
+    default = np.flatnonzero(~codes.any(axis=1))[:1]
+    rows = np.concatenate([used, default])
+    row_of = np.full(len(freq), len(rows) - 1, np.int64)
+    row_of[used] = np.arange(len(used))
+    freq = freq[rows]
     flat = freq.ravel()
-    symbols = np.tile(np.arange(freq.shape[1], dtype=np.int64), freq.shape[0])
+    # Narrow types: np.repeat moves a million entries for K = 256.
+    symbols = np.tile(np.arange(freq.shape[1], dtype=np.uint8), freq.shape[0])
     starts = (np.cumsum(freq, axis=1) - freq).ravel()
     sym = np.repeat(symbols, flat)
-    f = np.repeat(flat, flat)
-    bias = (np.arange(sym.size, dtype=np.int64) & _SLOT) - np.repeat(starts, flat)
-    return sym, f, bias
+    f = np.repeat(flat.astype(np.uint16), flat)
+    bias = np.tile(np.arange(PROB_SCALE, dtype=np.int16), len(freq))
+    bias -= np.repeat(starts.astype(np.int16), flat)
+    return row_of[contexts] << PROB_BITS, sym, f, bias
 
 
-def _decode(model: _Model, codes, states, words, width: int, height: int) -> np.ndarray:
-    lay = _Layout(width, height)
+def _decode(model: _Model, band, codes, states, words, width: int, height: int) -> np.ndarray:
     freqs = _stage_frequencies(model, codes)
-    tables = [_decode_tables(f) for f in freqs]
-    identity = [len(f) - 1 for f in freqs[1:]]
-    out = np.zeros(lay.size, np.int64)
-    x = states.copy()
+    code_tables = model.split_codes(codes)
+    k = model.k
+    literal_contexts = [np.arange(k) >> model.shift, np.arange((k + 255) >> 8)]
+    tables = [_decode_table(freqs[0], code_tables[0], np.arange(STAGE1_CONTEXTS))]
+    tables += [
+        _decode_table(f, c, ctx)
+        for f, c, ctx in zip(freqs[1:], code_tables[1:], literal_contexts, strict=False)
+    ]
+    bands = -(-height // band)
+    out = np.zeros((bands, band, width + 2), np.uint16)
+    by_band = out.reshape(bands, -1)
+    # The last five steps' pixels, rows shifted down by 2 (rows 0-1 stay 0):
+    # step t's plane is ring[t % 5], zeroed where no pixel was decoded.
+    ring = np.zeros((5, band + 2, bands), np.uint16)
+    flat_ring = ring.reshape(-1)
+    plane = (band + 2) * bands
+    lane = (np.arange(2, band + 2)[:, None] * bands + np.arange(bands)).astype(np.int64)
+    x = np.ascontiguousarray(states.reshape(bands, band).T)
     pos = 0
     nwords = words.size
-    p, s = lay.pitch, lay.stride
-    for t in range(lay.steps):
-        r0, r1 = lay.rows(t)
-        a = lay.start(t, r0)
-        b = a + (r1 - r0 - 1) * s + 1
-        left = out[a - 1 : b - 1 : s]
-        up = out[a - p : b - p : s]
-        up_left = out[a - p - 1 : b - p - 1 : s]
-        up_right = out[a - p + 1 : b - p + 1 : s]
-        ctx = _pattern(
-            left, up, up_left, up_right, out[a - 2 : b - 2 : s], out[a - 2 * p : b - 2 * p : s]
+    equal = np.zeros((band, bands, 8), bool)
+    packed = equal.view(np.uint64)[..., 0]
+    base, sym_t, f_t, b_t = tables[0]
+    # Ring planes of steps t, t-1, ... t-4 by t % 5; where each stage-1
+    # symbol's neighbour is in the ring, relative to the pixel's lane.
+    phases = [[(t - d) % 5 for d in (5, 1, 2, 3, 4)] for t in range(5)]
+    offsets = np.array(
+        [
+            [p1 * plane, p2 * plane - bands, p1 * plane - bands, p3 * plane - bands, 0]
+            for _, p1, p2, p3, _ in phases
+        ]
+    )
+    names = ("L", "U", "UR", "UL", "LL", "UU")
+    pairs = [(7 - bit, names.index(a), names.index(b)) for bit, (a, b) in enumerate(_PAIRS)]
+    for t in range(width + 2 * band - 2):
+        j0, j1 = _active(t, width, band)
+        p0, p1, p2, p3, p4 = phases[t % 5]
+        left = ring[p1, j0 + 2 : j1 + 2]
+        near = (
+            left,
+            ring[p2, j0 + 1 : j1 + 1],
+            ring[p1, j0 + 1 : j1 + 1],
+            ring[p3, j0 + 1 : j1 + 1],
+            ring[p2, j0 + 2 : j1 + 2],
+            ring[p4, j0:j1],
         )
-        xs = x[r0:r1]
-        sym_t, f_t, b_t = tables[0]
-        i = (ctx << PROB_BITS) | (xs & _SLOT)
+        eq = equal[: j1 - j0]
+        for bit, a, b in pairs:
+            np.equal(near[a], near[b], out=eq[..., bit])
+        ctx = (packed[: j1 - j0] * _GATHER_BITS) >> _TOP_BYTE
+        xs = x[j0:j1]
+        i = base[ctx] | (xs & _SLOT)
         sym1 = sym_t[i]
-        xs[:] = f_t[i] * (xs >> PROB_BITS) + b_t[i]
+        xs[...] = f_t[i] * (xs >> PROB_BITS) + b_t[i]
         pos = _renorm(xs, words, pos, nwords)
-        escaped = sym1 == ESCAPE
-        if model.k <= 256:
-            ctxs = [np.where(escaped, left, identity[0])]
-        else:
-            ctxs = [np.where(escaped, left >> model.shift, identity[0])]
-        literal = []
-        for stage, (sym_t, f_t, b_t) in enumerate(tables[1:]):
-            if stage == 1:
-                ctxs.append(np.where(escaped, literal[0], identity[1]))
-            i = (ctxs[stage] << PROB_BITS) | (xs & _SLOT)
-            literal.append(sym_t[i])
-            xs[:] = f_t[i] * (xs >> PROB_BITS) + b_t[i]
-            pos = _renorm(xs, words, pos, nwords)
-        value = literal[0] if model.k <= 256 else (literal[0] << 8) | literal[1]
-        out[a:b:s] = np.choose(sym1, (left, up, up_right, up_left, value))
+        value = flat_ring[lane[j0:j1] + offsets[t % 5, sym1]]
+        escaped = np.flatnonzero(sym1 == ESCAPE)
+        if escaped.size:
+            flat = xs.reshape(-1)
+            xe = flat[escaped]
+            literal, pos = _decode_literal(
+                tables, xe, left.reshape(-1)[escaped], words, pos, nwords
+            )
+            flat[escaped] = xe
+            value.reshape(-1)[escaped] = literal
+        ring[p0] = 0
+        ring[p0, j0 + 2 : j1 + 2] = value
+        a = t + j0 * width
+        by_band[:, a : a + (j1 - j0 - 1) * width + 1 : width] = value.T
     if pos != nwords:
         raise CorruptError(f"rANS word stream has {nwords - pos} words left over")
     if (x != RANS_L).any():
         raise CorruptError("rANS streams do not end in their initial state: the data is damaged")
-    return out.reshape(height + 2, lay.pitch)[2:, 2 : width + 2]
+    return out.reshape(bands * band, width + 2)[:height, :width]
+
+
+# Multiplying eight 0/1 bytes by this gathers them into the top byte, byte
+# i landing on bit 7 - i.
+_GATHER_BITS = np.uint64(0x8040201008040201)
+_TOP_BYTE = np.uint64(56)
+
+
+def _decode_literal(tables, xe, left, words, pos: int, nwords: int):
+    """Decode the literal stages of the escaped lanes `xe` (in place)."""
+    base, sym_t, f_t, b_t = tables[1]
+    i = base[left] | (xe & _SLOT)
+    literal = sym_t[i].astype(np.int64)
+    xe[...] = f_t[i] * (xe >> PROB_BITS) + b_t[i]
+    pos = _renorm(xe, words, pos, nwords)
+    if len(tables) > 2:
+        base, sym_t, f_t, b_t = tables[2]
+        i = base[literal] | (xe & _SLOT)
+        literal = (literal << 8) | sym_t[i]
+        xe[...] = f_t[i] * (xe >> PROB_BITS) + b_t[i]
+        pos = _renorm(xe, words, pos, nwords)
+    return literal, pos
 
 
 def _renorm(xs: np.ndarray, words: np.ndarray, pos: int, nwords: int) -> int:
-    low = np.flatnonzero(xs < RANS_L)
-    n = low.size
+    low = xs < RANS_L
+    n = int(np.count_nonzero(low))
     if n:
         if pos + n > nwords:
             raise CorruptError("rANS word stream ends early: the data is damaged")
