@@ -16,6 +16,7 @@ import numpy as np
 import zstandard
 from PIL import Image
 
+from . import rans
 from .errors import (
     ChecksumError,
     CorruptError,
@@ -150,10 +151,11 @@ def encode_quantized(q: Quantized, *, level: int | None = None, coding: str = "a
     """Serialise a `Quantized` image to the bytes of a .ccz file.
 
     `coding` is how the indices are stored: ``"zstd"`` (bit-packed rows, one
-    zstd frame), ``"rans"`` (context-modelled rANS, `ccodec.rans`), or
-    ``"auto"``: each available coding is tried and the smaller kept (zstd on a
-    tie). `level` is the zstd level (1-22); by default 19, lowered for very
-    large images where 19 would take longer than the quantizer.
+    zstd frame; what version 1.0 decoders read), ``"rans"`` (context-modelled
+    rANS, `ccodec.rans`; smaller, slower to decode), or ``"auto"``: both are
+    tried and the smaller kept (zstd on a tie). `level` is the zstd level
+    (1-22); by default 19, lowered for very large images where 19 would take
+    longer than the quantizer. The rANS coding has no level.
 
     ``q.info`` is stored too: ``"icc_profile"`` (bytes) and every entry whose
     key and value are both str (text); other entries are not kept. Without
@@ -594,8 +596,37 @@ def _unpack_rows(raw: bytes, header: Header) -> np.ndarray:
     return np.asarray(image).copy()
 
 
+# -- rANS coding (1): formats/rans.md's stream, then its CRC-32 ----------------------
+
+# The rANS stream has no checksum of its own; the CRC-32 keeps every byte of
+# a file covered by one, as zstd's content checksum does for coding 0.
+
+
+def _encode_rans(labels: np.ndarray, k: int, bits: int, level: int) -> bytes:
+    stream = rans.encode_labels(labels, k)
+    return stream + _CRC.pack(zlib.crc32(stream))
+
+
+def _decode_rans(payload: memoryview, header: Header) -> np.ndarray:
+    stream = payload[: -_CRC.size]
+    (stored_crc,) = _CRC.unpack_from(payload, len(stream))
+    if zlib.crc32(stream) != stored_crc:  # rule 20
+        raise ChecksumError("rANS payload CRC-32 mismatch: the file is damaged")
+    labels = rans.decode_labels(stream, header.width, header.height, header.k)  # rule 21
+    if labels.shape != (header.height, header.width):
+        raise CorruptError(f"rANS payload decoded to shape {labels.shape}")
+    return labels
+
+
+def _rans_bounds(header: Header) -> tuple[int, int]:
+    """Loose bounds that hold whatever the rANS model: a stream of at least one byte, at
+    most 3 symbols a pixel of at most 16 bits each, a few words a row, a table under 1 MiB."""
+    pixels = header.width * header.height
+    return 1 + _CRC.size, 6 * pixels + 16 * header.height + (1 << 20)
+
+
 # -- the coding table ----------------------------------------------------------------
 
-_ENCODERS = {"zstd": _encode_zstd}
-_DECODERS = {CODING_ZSTD: _decode_zstd}
-_PAYLOAD_BOUNDS = {CODING_ZSTD: _zstd_bounds}
+_ENCODERS = {"zstd": _encode_zstd, "rans": _encode_rans}
+_DECODERS = {CODING_ZSTD: _decode_zstd, CODING_RANS: _decode_rans}
+_PAYLOAD_BOUNDS = {CODING_ZSTD: _zstd_bounds, CODING_RANS: _rans_bounds}

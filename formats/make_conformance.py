@@ -5,10 +5,12 @@
 
 Files are assembled here field by field from the specification, not with
 ccodec's encoder, so they check the encoder as well as the decoder (the tests
-compare the two). Every invalid file is a valid one with one thing changed;
-the header CRC is recomputed after the change, so each file reaches the rule
-it is named after. The output depends only on the images below: running the
-script twice gives identical bytes.
+compare the two). The one exception is the rANS stream of coding 1
+(formats/rans.md), which comes from `ccodec.rans.encode_labels`. Every
+invalid file is a valid one with one thing changed; the header CRC is
+recomputed after the change, so each file reaches the rule it is named
+after. The output depends only on the images below (and, for coding 1, on
+ccodec.rans): running the script twice gives identical bytes.
 """
 
 from __future__ import annotations
@@ -90,6 +92,17 @@ def compress(raw: bytes, **options: bool) -> bytes:
     return zstandard.ZstdCompressor(level=19, **settings).compress(raw)
 
 
+def rans_payload(labels: np.ndarray, k: int) -> bytes:
+    """Coding 1: the rANS stream of formats/rans.md, then its CRC-32."""
+    from ccodec.rans import encode_labels
+
+    return with_crc(encode_labels(labels, k))
+
+
+def with_crc(stream: bytes) -> bytes:
+    return stream + struct.pack("<I", zlib.crc32(stream))
+
+
 def chunk(kind: bytes, data: bytes) -> bytes:
     """One metadata chunk: 4-byte type, u32 length, data."""
     return struct.pack("<4sI", kind, len(data)) + data
@@ -109,7 +122,12 @@ def assemble(f: Fields) -> bytes:
     k, channels = f.palette.shape
     bits = f.bits if f.bits is not None else smallest_bits(k)
     raw = f.raw if f.raw is not None else pack_rows(f.labels, bits, pad_bits=f.pad_bits)
-    payload = f.payload if f.payload is not None else compress(raw)
+    if f.payload is not None:
+        payload = f.payload
+    elif f.compression == 1:
+        payload = rans_payload(f.labels, k)
+    else:
+        payload = compress(raw)
     height, width = f.labels.shape
     extra = f.extra_header if f.extra_header is not None else metadata(f.info)
     flags = f.optional_flags | (METADATA_FLAG if f.info else 0)
@@ -147,6 +165,17 @@ def image(k: int, channels: int, width: int, height: int, seed: int) -> Fields:
     palette = rng.integers(0, 256, (k, channels), dtype=np.uint8)
     labels = (np.arange(width * height) % k).astype(np.uint8 if k <= 256 else np.uint16)
     return Fields(palette, rng.permutation(labels).reshape(height, width))
+
+
+def _stripes(k: int, channels: int, width: int, height: int, seed: int) -> Fields:
+    """Diagonal bands with a few random pixels: neighbours predict most indices, as in photos."""
+    rng = np.random.default_rng(seed)
+    palette = rng.integers(0, 256, (k, channels), dtype=np.uint8)
+    y, x = np.mgrid[:height, :width]
+    labels = (x + 2 * y) // 5 % k
+    noise = rng.random((height, width)) < 0.1
+    labels[noise] = rng.integers(0, k, int(noise.sum()))
+    return Fields(palette, labels.astype(np.uint8 if k <= 256 else np.uint16))
 
 
 def _k65536() -> Fields:
@@ -240,6 +269,22 @@ VALID: dict[str, tuple[Fields, str]] = {
         replace(image(300, 3, 23, 17, 14), info=(("icc_profile", ICC_STAND_IN),)),
         "1.1: 16-bit indices and an ICC profile",
     ),
+    # Version 1.1: rANS coding.
+    "rans_rgb_k6_24x16": (replace(_stripes(6, 3, 24, 16, 19), compression=1), "1.1: rANS, RGB"),
+    "rans_l_k1_3x2": (replace(image(1, 1, 3, 2, 20), compression=1), "1.1: rANS, K=1"),
+    "rans_la_k2_1x7": (replace(image(2, 2, 1, 7, 21), compression=1), "1.1: rANS, 1 pixel wide"),
+    "rans_rgba_k256_16x16": (
+        replace(image(256, 4, 16, 16, 22), compression=1),
+        "1.1: rANS, K=256: the largest literal table of 8-bit indices",
+    ),
+    "rans_rgb_k300_bits16_19x9": (
+        replace(_stripes(300, 3, 19, 9, 23), compression=1),
+        "1.1: rANS with 16-bit indices (literals as high and low byte)",
+    ),
+    "rans_metadata": (
+        replace(_stripes(6, 3, 24, 16, 19), compression=1, info=TEXT),
+        "1.1: rANS and text metadata",
+    ),
 }
 
 #: What a version 1.0 decoder does with each file that uses a 1.1 feature.
@@ -254,6 +299,12 @@ V1_0 = {
     "metadata_unknown_chunk": "ok: the same pixels, metadata skipped",
     "metadata_flag_no_chunks": "ok: the same pixels",
     "metadata_with_bits16": "UnsupportedError (rule 8: 16-bit indices are reserved)",
+    "rans_rgb_k6_24x16": "UnsupportedError (rule 10: unknown compression method 1)",
+    "rans_l_k1_3x2": "UnsupportedError (rule 10: unknown compression method 1)",
+    "rans_la_k2_1x7": "UnsupportedError (rule 10: unknown compression method 1)",
+    "rans_rgba_k256_16x16": "UnsupportedError (rule 10: unknown compression method 1)",
+    "rans_rgb_k300_bits16_19x9": "UnsupportedError (rule 8: 16-bit indices are reserved)",
+    "rans_metadata": "UnsupportedError (rule 10: unknown compression method 1)",
 }
 
 
@@ -567,6 +618,63 @@ def _invalid_1_1() -> dict[str, tuple[Callable[[], bytes], str, str, str]]:
             "TruncatedError",
             "truncated header",
             "cut inside the metadata chunks",
+        ),
+        **_invalid_rans(),
+    }
+
+
+def _invalid_rans() -> dict[str, tuple[Callable[[], bytes], str, str, str]]:
+    """Invalid files of coding 1: the container's checks, then the rANS stream's own."""
+    rn = VALID["rans_rgb_k6_24x16"][0]
+    stream = rans_payload(rn.labels, 6)[:-4]
+
+    def r(payload: bytes, **changes: object) -> Callable[[], bytes]:
+        return lambda: assemble(replace(rn, payload=payload, **changes))
+
+    return {
+        "rans_payload_length_small": (
+            r(with_crc(b"")),
+            "CorruptError",
+            "payload length 4 is impossible",
+            "a CRC-32 and no rANS stream",
+        ),
+        "rans_payload_length_huge": (
+            r(with_crc(stream), payload_length=1 << 32),
+            "CorruptError",
+            "is impossible",
+            "",
+        ),
+        "rans_crc_mismatch": (
+            r(with_crc(stream)[:-1] + bytes([with_crc(stream)[-1] ^ 1])),
+            "ChecksumError",
+            "rANS payload CRC-32 mismatch",
+            "",
+        ),
+        "rans_stream_damaged": (
+            r(stream[:-1] + bytes([stream[-1] ^ 1]) + with_crc(stream)[-4:]),
+            "ChecksumError",
+            "rANS payload CRC-32 mismatch",
+            "last byte of the stream flipped, CRC-32 left as it was",
+        ),
+        "rans_model_version": (
+            r(with_crc(b"\x09" + stream[1:])),
+            "CorruptError",
+            "unknown rANS model version 9",
+            "CRC-32 recomputed, so the stream's own checks are reached",
+        ),
+        "rans_table_for_other_k": (
+            lambda: assemble(
+                replace(rn, palette=rn.palette[:5], labels=rn.labels % 5, payload=with_crc(stream))
+            ),
+            "CorruptError",
+            "rANS frequency table declares",
+            "a stream coded for K=6 under a header that says K=5",
+        ),
+        "rans_truncated_stream": (
+            r(with_crc(stream[:-2])),
+            "CorruptError",
+            "rANS word stream ends early",
+            "last word of the stream removed, CRC-32 recomputed",
         ),
     }
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import struct
 import tracemalloc
 import zlib
+from importlib.resources import files
 
 import numpy as np
 import pytest
 import zstandard
+from PIL import Image
 
 import ccodec
 from ccodec.ccz import (
@@ -529,3 +531,61 @@ def test_zstd_coding_is_the_1_0_encoding():
 def test_level_is_checked(level):
     with pytest.raises(OptionError, match="level="):
         encode_quantized(EXAMPLE, level=level)
+
+
+def _smooth(k: int, channels: int, width: int, height: int, seed: int = 0) -> Quantized:
+    """Bands with 5% noise: neighbours predict most indices, as in a quantized photo."""
+    rng = np.random.default_rng(seed)
+    palette = rng.integers(0, 256, (k, channels), dtype=np.uint8)
+    y, x = np.mgrid[:height, :width]
+    labels = (x + 3 * y) // 7 % k
+    noise = rng.random(labels.shape) < 0.05
+    labels[noise] = rng.integers(0, k, int(noise.sum()))
+    return Quantized(palette, labels.astype(np.uint8 if k <= 256 else np.uint16))
+
+
+@pytest.mark.parametrize(("k", "channels"), [(1, 1), (2, 2), (16, 3), (256, 4), (300, 3)])
+def test_rans_coding_round_trips(k, channels):
+    q = _smooth(k, channels, 41, 23, seed=k)
+    data = encode_quantized(q, coding="rans")
+    header = read_header(data)
+    assert (header.coding, header.compression, header.minor) == ("rans", 1, 1)
+    decoded = decode(data)
+    assert decoded == q and decoded.labels.dtype == q.labels.dtype
+
+
+def test_auto_keeps_the_smaller_coding():
+    with Image.open(files("ccodec") / "data" / "astronaut.png") as image:
+        photo = ccodec.quantize(np.asarray(image.convert("RGB"))[:128, :128], 16)
+    sizes = {c: len(encode_quantized(photo, coding=c)) for c in ("zstd", "rans")}
+    assert sizes["rans"] < sizes["zstd"]
+    assert encode_quantized(photo) == encode_quantized(photo, coding="rans")
+    # A 2x2 image: the rANS tables cost more than the whole zstd frame.
+    assert encode_quantized(EXAMPLE) == encode_quantized(EXAMPLE, coding="zstd") == GOOD
+
+
+def test_rans_payload_is_the_stream_then_its_crc():
+    q = _smooth(6, 3, 30, 20)
+    data = encode_quantized(q, coding="rans")
+    payload = data[read_header(data).payload_offset :]
+    stream = ccodec.rans.encode_labels(q.labels, q.k)
+    assert payload == stream + struct.pack("<I", zlib.crc32(stream))
+    damaged = data[:-9] + bytes([data[-9] ^ 0x10]) + data[-8:]
+    with pytest.raises(ChecksumError, match="rANS payload CRC-32 mismatch"):
+        decode(damaged)
+
+
+RANS = encode_quantized(_smooth(5, 3, 9, 4), coding="rans")
+
+
+@pytest.mark.parametrize("length", range(1, len(RANS)))
+def test_truncation_of_a_rans_file_raises_truncated_error(length):
+    with pytest.raises(TruncatedError):
+        decode(RANS[:length])
+
+
+def test_rans_payload_length_is_bounded():
+    with pytest.raises(CorruptError, match=r"payload length 4 is impossible .*rans coding: 5\.\."):
+        decode(_patch(RANS, "Q", 32, 4))
+    with pytest.raises(CorruptError, match="payload length 1099511627776 is impossible"):
+        decode(_patch(RANS, "Q", 32, 1 << 40))

@@ -39,7 +39,7 @@ FIELDS = [
 
 @st.composite
 def quantized(draw: st.DrawFn, max_side: int = 24) -> Quantized:
-    k = draw(st.integers(1, 256))
+    k = draw(st.one_of(st.integers(1, 256), st.integers(257, 65536)))
     channels = draw(st.integers(1, 4))
     width = draw(st.integers(1, max_side))
     height = draw(st.integers(1, max_side))
@@ -48,8 +48,24 @@ def quantized(draw: st.DrawFn, max_side: int = 24) -> Quantized:
     palette = rng.integers(0, 256, (k, channels), dtype=np.uint8)
     # Skewed labels as well as uniform ones, so that zstd compresses some.
     high = draw(st.sampled_from([1, 2, k]))
-    labels = rng.integers(0, min(high, k), (height, width)).astype(np.uint8)
-    return Quantized(palette, labels)
+    labels = rng.integers(0, min(high, k), (height, width))
+    info = draw(st.one_of(st.just({}), metadata()))
+    return Quantized(palette, labels.astype(np.uint8 if k <= 256 else np.uint16), info=info)
+
+
+def metadata() -> st.SearchStrategy[dict]:
+    text = st.dictionaries(
+        st.text(st.characters(exclude_characters="\0", codec="utf-8"), min_size=1, max_size=8),
+        st.text(st.characters(codec="utf-8"), max_size=16),
+        max_size=3,
+    ).map(lambda d: {key: value for key, value in d.items() if key != "icc_profile"})
+    icc = st.one_of(
+        st.just({}), st.binary(min_size=1, max_size=64).map(lambda b: {"icc_profile": b})
+    )
+    return st.builds(lambda a, b: a | b, icc, text)
+
+
+codings = st.sampled_from(["zstd", "rans"])
 
 
 def _decode_or_none(data: bytes) -> Quantized | None:
@@ -78,9 +94,9 @@ def _fix_crc(data: bytearray) -> None:
 
 
 @SETTINGS
-@given(quantized(max_side=40))
-def test_any_image_round_trips_exactly(q):
-    data = encode_quantized(q)
+@given(quantized(max_side=40), st.sampled_from(["auto", "zstd", "rans"]))
+def test_any_image_round_trips_exactly(q, coding):
+    data = encode_quantized(q, coding=coding)
     header = read_header(data)
     assert (header.width, header.height, header.k, header.channels) == (
         q.width,
@@ -88,9 +104,12 @@ def test_any_image_round_trips_exactly(q):
         q.k,
         q.channels,
     )
-    assert header.bits == next(b for b in (1, 2, 4, 8) if q.k <= 1 << b)
+    assert header.bits == next(b for b in (1, 2, 4, 8, 16) if q.k <= 1 << b)
+    assert header.minor == (header.bits == 16 or header.compression == 1 or bool(q.info))
     assert len(data) == header.file_size
-    assert decode(data) == q
+    decoded = decode(data)
+    assert decoded == q and decoded.info == q.info
+    assert decoded.labels.dtype == (np.uint8 if q.k <= 256 else np.uint16)
     assert decode(bytearray(data)) == q
 
 
@@ -121,9 +140,9 @@ def _mutate(data: bytes, steps: list[tuple]) -> bytes:
 
 
 @SETTINGS
-@given(quantized(), st.lists(mutation, min_size=1, max_size=4), st.booleans())
-def test_mutated_files_raise_only_ccz_errors(q, steps, fix_crc):
-    data = bytearray(_mutate(encode_quantized(q), steps))
+@given(quantized(), codings, st.lists(mutation, min_size=1, max_size=4), st.booleans())
+def test_mutated_files_raise_only_ccz_errors(q, coding, steps, fix_crc):
+    data = bytearray(_mutate(encode_quantized(q, coding=coding), steps))
     if fix_crc:
         _fix_crc(data)
     _decode_or_none(bytes(data))
@@ -146,9 +165,9 @@ def field_value(draw: st.DrawFn) -> tuple[int, str, int]:
 
 
 @SETTINGS
-@given(quantized(), st.lists(field_value(), min_size=1, max_size=3))
-def test_overwritten_header_fields_raise_only_ccz_errors(q, edits):
-    data = bytearray(encode_quantized(q))
+@given(quantized(), codings, st.lists(field_value(), min_size=1, max_size=3))
+def test_overwritten_header_fields_raise_only_ccz_errors(q, coding, edits):
+    data = bytearray(encode_quantized(q, coding=coding))
     for offset, fmt, value in edits:
         struct.pack_into("<" + fmt, data, offset, value)
     # With the CRC right again the decoder reaches the rules past the checksum.
@@ -160,7 +179,7 @@ def test_overwritten_header_fields_raise_only_ccz_errors(q, edits):
 @given(quantized(max_side=12), st.data())
 def test_any_payload_content_decodes_or_reports_a_bad_index(q, data):
     """Random packed indices (any padding bits, any index values) under a valid frame."""
-    good = encode_quantized(q)
+    good = encode_quantized(q, coding="zstd")
     header = read_header(good)
     raw = data.draw(st.binary(min_size=header.raw_size, max_size=header.raw_size))
     payload = zstandard.ZstdCompressor(write_checksum=True).compress(raw)
@@ -169,9 +188,12 @@ def test_any_payload_content_decodes_or_reports_a_bad_index(q, data):
     _fix_crc(head)
     decoded = _decode_or_none(bytes(head) + payload)
     bits = header.bits
-    rows = np.unpackbits(np.frombuffer(raw, np.uint8)).reshape(header.height, -1)
-    columns = rows[:, : header.width * bits].reshape(header.height, header.width, bits)
-    expected = (columns * (1 << np.arange(bits - 1, -1, -1))).sum(axis=2)
+    if bits == 16:
+        expected = np.frombuffer(raw, "<u2").reshape(header.height, header.width)
+    else:
+        rows = np.unpackbits(np.frombuffer(raw, np.uint8)).reshape(header.height, -1)
+        columns = rows[:, : header.width * bits].reshape(header.height, header.width, bits)
+        expected = (columns * (1 << np.arange(bits - 1, -1, -1))).sum(axis=2)
     if decoded is None:
         assert expected.max() >= header.k
     else:
@@ -180,9 +202,9 @@ def test_any_payload_content_decodes_or_reports_a_bad_index(q, data):
 
 
 @settings(max_examples=100, deadline=None)
-@given(quantized(max_side=8), st.lists(mutation, min_size=1, max_size=3))
-def test_pillow_raises_only_oserror_on_damaged_files(q, steps):
-    data = _mutate(encode_quantized(q), steps)
+@given(quantized(max_side=8), codings, st.lists(mutation, min_size=1, max_size=3))
+def test_pillow_raises_only_oserror_on_damaged_files(q, coding, steps):
+    data = _mutate(encode_quantized(q, coding=coding), steps)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -199,3 +221,42 @@ def test_pillow_raises_only_oserror_on_damaged_files(q, steps):
 )
 def test_arbitrary_bytes_raise_only_ccz_errors(data, kind):
     _decode_or_none(kind(data))
+
+
+@SETTINGS
+@given(quantized(max_side=12), st.data())
+def test_any_rans_stream_under_a_valid_crc_raises_only_ccz_errors(q, data):
+    """Mutations inside the rANS stream, with the payload CRC made right again."""
+    good = encode_quantized(q, coding="rans")
+    header = read_header(good)
+    stream = good[header.payload_offset : -4]
+    steps = data.draw(st.lists(mutation, min_size=1, max_size=3))
+    mutated = _mutate(stream, steps)
+    payload = mutated + struct.pack("<I", zlib.crc32(mutated))
+    head = bytearray(good[: header.payload_offset])
+    struct.pack_into("<Q", head, 32, len(payload))
+    _fix_crc(head)
+    _decode_or_none(bytes(head) + payload)
+
+
+@SETTINGS
+@given(
+    quantized(max_side=4),
+    st.lists(st.tuples(st.binary(min_size=4, max_size=4), st.binary(max_size=40)), max_size=4),
+    st.binary(max_size=12),
+)
+def test_any_metadata_chunks_raise_only_ccz_errors(q, chunks, tail):
+    """Arbitrary chunk types, lengths and contents in the header extension."""
+    good = encode_quantized(Quantized(q.palette, q.labels), coding="zstd")
+    extension = b"".join(struct.pack("<4sI", kind, len(body)) + body for kind, body in chunks)
+    extension += tail
+    head = bytearray(good[:HEADER_SIZE])
+    struct.pack_into("<BH", head, 9, 1, HEADER_SIZE + len(extension))
+    struct.pack_into("<H", head, 30, 0x0002)
+    checked = bytes(head) + extension + good[HEADER_SIZE : read_header(good).payload_offset - 4]
+    data = (
+        checked + struct.pack("<I", zlib.crc32(checked)) + good[read_header(good).payload_offset :]
+    )
+    decoded = _decode_or_none(data)
+    if decoded is not None:
+        assert decoded == q

@@ -6,8 +6,9 @@ restricted to the CCZ plugin may raise only ``OSError`` (and Pillow's own
 must also survive a re-encode unchanged and give Pillow the same pixels.
 
 Each input is tried as it is and once more "fixed up": payload length, header
-CRC-32 and zstd checksum recomputed, so that mutations reach the rules behind
-the checksums instead of stopping at them.
+CRC-32 and the payload's checksum (zstd's, or the CRC-32 after a rANS stream)
+recomputed, so that mutations reach the rules behind the checksums instead of
+stopping at them.
 
     pip install atheris
     python tests/fuzz/fuzz_decode.py /tmp/ccz-corpus formats/conformance/valid \\
@@ -85,7 +86,11 @@ def _fixed_up(data: bytes) -> bytes | None:
     payload_at = crc_at + 4
     struct.pack_into("<Q", out, 32, len(out) - payload_at)
     struct.pack_into("<I", out, crc_at, zlib.crc32(out[:crc_at]))
-    return bytes(out[:payload_at]) + _fix_checksum(bytes(out[payload_at:]))
+    payload = bytes(out[payload_at:])
+    if out[26] == 1 and len(payload) >= 4:  # rANS: the stream, then its CRC-32
+        stream = payload[:-4]
+        return bytes(out[:payload_at]) + stream + struct.pack("<I", zlib.crc32(stream))
+    return bytes(out[:payload_at]) + _fix_checksum(payload)
 
 
 def _fix_checksum(payload: bytes) -> bytes:
