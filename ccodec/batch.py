@@ -9,11 +9,12 @@ problem with that file, so one bad file does not stop the others.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import dataclasses
 import glob
 import os
 import signal
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,7 @@ __all__ = [
     "FileResult",
     "Job",
     "encode_file",
+    "dask_client",
     "encode_one",
     "expand_inputs",
     "plan_outputs",
@@ -264,17 +266,15 @@ def _key(path: Path) -> str:
 # -- where jobs run ------------------------------------------------------------------------
 
 
-def run_jobs(
-    jobs: list[Job], *, workers: int = 1, scheduler: str | None = None
-) -> Iterator[FileResult]:
+def run_jobs(jobs: list[Job], *, workers: int = 1, client=None) -> Iterator[FileResult]:
     """`encode_file` on each job, results in the jobs' order.
 
-    In this process (``workers=1``), in `workers` processes, or on the Dask
-    cluster whose scheduler is at `scheduler` (needs ``ccodec[dask]``, and
-    the workers must see the same files).
+    In this process (``workers=1``), in `workers` processes, or on a Dask
+    cluster through `client` (from `dask_client`; the workers must see the
+    same files).
     """
-    if scheduler is not None:
-        return _run_on_dask(jobs, scheduler)
+    if client is not None:
+        return _run_on_dask(jobs, client)
     if workers <= 1 or len(jobs) <= 1:
         return map(encode_file, jobs)
     return _run_in_processes(jobs, min(workers, len(jobs)))
@@ -296,17 +296,32 @@ def _ignore_interrupts() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def require_dask() -> Callable:
-    """distributed's `Client`, or `OptionError` with the install hint."""
+@contextlib.contextmanager
+def dask_client(address: str) -> Iterator:
+    """A `distributed.Client` connected to the scheduler at `address`, closed afterwards.
+
+    `OptionError` with the install hint when Dask is missing, `CczError` when
+    the scheduler cannot be reached (after 10 s).
+    """
     try:
         from distributed import Client
+        from distributed.comm import get_address_host, parse_address
+        from distributed.comm.registry import get_backend
     except ImportError:
         raise OptionError(f"--scheduler needs Dask: {DASK_HINT}") from None
-    return Client
+    try:
+        # Checked first: a Client refused for a bad scheme prints a traceback when collected.
+        get_backend(parse_address(address)[0])
+        get_address_host(address)
+        client = Client(address, timeout="10s", set_as_default=False)
+    except (OSError, TimeoutError, ValueError, TypeError) as exc:
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        raise CczError(f"cannot reach the Dask scheduler at {address}: {message}") from None
+    with client:
+        yield client
 
 
-def _run_on_dask(jobs: list[Job], address: str) -> Iterator[FileResult]:
-    client_class = require_dask()
+def _run_on_dask(jobs: list[Job], client) -> Iterator[FileResult]:
     # Workers may run elsewhere: give them (and so their messages) absolute paths.
     remote = [
         dataclasses.replace(
@@ -314,16 +329,9 @@ def _run_on_dask(jobs: list[Job], address: str) -> Iterator[FileResult]:
         )
         for job in jobs
     ]
-    try:
-        client = client_class(address, timeout="10s", set_as_default=False)
-    except (OSError, TimeoutError, ValueError, TypeError) as exc:
-        message = " ".join(str(exc).split()) or type(exc).__name__
-        raise CczError(f"cannot reach the Dask scheduler at {address}: {message}") from None
-    with client:
-        futures = client.map(encode_file, remote, pure=False)
-        for job, future in zip(remote, futures, strict=True):
-            try:
-                result = future.result()
-            except Exception as exc:  # a worker died or could not run the job
-                result = FileResult("failed", f"{job.source}: on the Dask cluster: {exc}")
-            yield result
+    futures = client.map(encode_file, remote, pure=False)
+    for job, future in zip(remote, futures, strict=True):
+        try:
+            yield future.result()
+        except Exception as exc:  # a worker died or could not run the job
+            yield FileResult("failed", f"{job.source}: on the Dask cluster: {exc}")

@@ -27,10 +27,10 @@ from . import __version__, ccz
 from .batch import (
     EncodeOptions,
     Job,
+    dask_client,
     encode_one,
     expand_inputs,
     plan_outputs,
-    require_dask,
     run_jobs,
 )
 from .ccz import CODINGS, DEFAULT_MAX_PIXELS, HEADER_SIZE, SIGNATURE, read_header
@@ -299,16 +299,15 @@ def encode(
         return
     if jobs > 1 and scheduler is not None:
         raise click.UsageError("give -j N or --scheduler, not both")
-    if scheduler is not None:
-        require_dask()
     inputs = expand_inputs(paths)
-    _make_folder(output_dir)
     outputs = plan_outputs(inputs, output_dir)
     batch = [
         Job(str(source), str(target), options, force, skip_existing)
         for source, target in zip(inputs, outputs, strict=True)
     ]
-    _encode_batch(batch, jobs, scheduler, quiet)
+    with dask_client(scheduler) if scheduler else contextlib.nullcontext() as client:
+        _make_folder(output_dir)
+        _encode_batch(batch, jobs, client, quiet)
 
 
 def _encode_one_file(job: Job, quiet: bool) -> None:
@@ -329,13 +328,13 @@ def _encode_one_file(job: Job, quiet: bool) -> None:
         click.echo(result.line, err=job.target == STDIN)
 
 
-def _encode_batch(batch: list[Job], workers: int, scheduler: str | None, quiet: bool) -> None:
+def _encode_batch(batch: list[Job], workers: int, client: object, quiet: bool) -> None:
     """The INPUT... -o DIR form: one line per file, failures do not stop the rest."""
     counts = {"written": 0, "skipped": 0, "failed": 0}
     bytes_in = bytes_out = 0
     drawing = len(batch) > 1 and sys.stderr.isatty()
     with progress(len(batch), "encoding") as step:
-        for result in run_jobs(batch, workers=workers, scheduler=scheduler):
+        for result in run_jobs(batch, workers=workers, client=client):
             counts[result.status] += 1
             bytes_in += result.bytes_in
             bytes_out += result.bytes_out

@@ -181,7 +181,7 @@ def test_worker_processes_give_the_same_files_and_results_in_order(tmp_path):
 def test_scheduler_without_dask_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed fails
     with pytest.raises(ccodec.OptionError, match=r'pip install "ccodec\[dask\]"'):
-        batch.require_dask()
+        batch.dask_client("tcp://127.0.0.1:8786").__enter__()
 
 
 @pytest.fixture(scope="module")
@@ -197,9 +197,17 @@ def dask_scheduler():
         yield cluster.scheduler_address
 
 
+@pytest.mark.parametrize("address", ["nonsense://x", "tcp://"])
+def test_a_bad_scheduler_address_is_one_cczerror(address):
+    pytest.importorskip("distributed")
+    with pytest.raises(ccodec.CczError, match=f"cannot reach the Dask scheduler at {address}: "):
+        batch.dask_client(address).__enter__()
+
+
 def test_a_dask_cluster_runs_the_same_jobs_to_the_same_files(tmp_path, dask_scheduler):
     local = list(batch.run_jobs(_jobs(tmp_path, "local"), workers=1))
-    remote = list(batch.run_jobs(_jobs(tmp_path, "dask"), scheduler=dask_scheduler))
+    with batch.dask_client(dask_scheduler) as client:
+        remote = list(batch.run_jobs(_jobs(tmp_path, "dask"), client=client))
     assert [r.status for r in remote] == [r.status for r in local]
     assert [r.bytes_out for r in remote] == [r.bytes_out for r in local]
     assert "no such file" in remote[2].line

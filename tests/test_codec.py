@@ -122,3 +122,23 @@ def test_unknown_space_is_refused_before_quantizing():
     # k=0 is invalid too, but quantize (which checks k) is never reached.
     with pytest.raises(ccodec.OptionError, match="space='lab' is not one of rgb, oklab"):
         ccodec.encode(np.zeros((2, 2, 3), np.uint8), 0, space="lab")
+
+
+def test_encode_image_carries_a_pil_images_metadata_unless_stripped():
+    image = Image.new("RGB", (3, 2), "red")
+    image.info.update({"icc_profile": b"profile", "Title": "red", "dpi": (72, 72)})
+    q, data = ccodec.encode_image(image, 2)
+    assert q.info == {"icc_profile": b"profile", "Title": "red"}
+    assert ccodec.decode(data).info == q.info
+    bare, bare_data = ccodec.encode_image(image, 2, strip=True)
+    assert bare.info == {}
+    assert ccodec.decode(bare_data) == ccodec.decode(data)  # pixels are untouched
+    assert ccodec.encode_image(np.asarray(image), 2)[0].info == {}  # arrays carry none
+
+
+@pytest.mark.parametrize("coding", sorted(ccodec.ccz.CODINGS))
+def test_encode_passes_the_coding_on(coding):
+    pixels = np.random.default_rng(3).integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    data = ccodec.encode(pixels, 8, coding=coding)
+    assert ccodec.read_header(data).coding == coding
+    assert ccodec.decode(data) == ccodec.quantize(pixels, 8)

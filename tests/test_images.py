@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 from ccodec import InputError, OptionError, open_image, to_pixels
+from ccodec.images import metadata
 
 
 @pytest.mark.parametrize(
@@ -127,3 +128,66 @@ def test_open_image_applies_exif_orientation(tmp_path):
     exif[0x0112] = 6  # rotate 90 degrees clockwise on display
     Image.new("RGB", (40, 20), "red").save(path, exif=exif)
     assert open_image(path).size == (20, 40)
+
+
+def _png_with_text(path, **save_options) -> None:
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Title", "before the pixels")
+    info.add_itxt("Author", "Zoë", zip=True)
+    Image.new("RGB", (3, 2), "blue").save(path, pnginfo=info, **save_options)
+
+
+def test_metadata_keeps_icc_profile_and_png_text(tmp_path):
+    path = tmp_path / "meta.png"
+    _png_with_text(path, icc_profile=b"not really a profile")
+    expected = {
+        "icc_profile": b"not really a profile",
+        "Title": "before the pixels",
+        "Author": "Zoë",
+    }
+    assert metadata(open_image(path)) == expected
+    with Image.open(path) as image:  # a PNG opened by Pillow directly
+        assert metadata(image) == expected
+
+
+def test_metadata_ignores_other_formats_str_entries(tmp_path):
+    path = tmp_path / "lzw.tiff"
+    Image.new("RGB", (3, 2)).save(path, compression="tiff_lzw")
+    image = open_image(path)
+    assert image.info["compression"] == "tiff_lzw"
+    assert metadata(image) == {}
+
+
+def test_metadata_of_a_jpeg_keeps_its_icc_profile(tmp_path):
+    path = tmp_path / "p.jpg"
+    Image.new("RGB", (3, 2)).save(path, icc_profile=b"jpeg profile", comment=b"a comment")
+    assert metadata(open_image(path)) == {"icc_profile": b"jpeg profile"}
+
+
+def test_open_image_reads_standard_input(monkeypatch, tmp_path):
+    import io
+
+    path = tmp_path / "in.png"
+    Image.new("L", (3, 2), 7).save(path)
+
+    class Pipe(io.TextIOWrapper):
+        def isatty(self) -> bool:
+            return False
+
+    monkeypatch.setattr("sys.stdin", Pipe(io.BytesIO(path.read_bytes())))
+    image = open_image("-")
+    assert (image.size, image.getpixel((0, 0))) == ((3, 2), 7)
+
+
+def test_standard_input_from_a_terminal_is_refused(monkeypatch):
+    import io
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr("sys.stdin", Terminal())
+    with pytest.raises(InputError, match="standard input is a terminal"):
+        open_image("-")
