@@ -102,6 +102,7 @@ def _save(im: Image.Image, fp, filename: str | bytes) -> None:
             seed=info.get("seed", 0),
             max_iter=info.get("max_iter", 300),
             level=info.get("level"),
+            coding=info.get("coding", "auto"),
         )
     )
 

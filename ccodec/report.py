@@ -257,6 +257,9 @@ class CczInfo:
     palette: tuple[tuple[int, ...], ...]  # one tuple of channel values (mode order) per entry
     mse: float | None = None
     psnr: float | None = None
+    coding: str = "zstd"  # the payload coding: zstd or rans
+    icc_profile_bytes: int = 0  # 0: no ICC profile
+    text: tuple[tuple[str, str], ...] = ()  # the text entries, in file order
 
     def to_json(self, file: str) -> dict[str, Any]:
         """The info as the JSON object ``ccodec stats FILE.ccz --json`` prints."""
@@ -277,6 +280,9 @@ class CczInfo:
             "palette": [hex_color(entry, self.mode) for entry in self.palette],
             "mse": self.mse,
             "psnr_db": None if self.psnr is None else _finite(self.psnr),
+            "coding": self.coding,
+            "icc_profile_bytes": self.icc_profile_bytes,
+            "text": dict(self.text),
         }
 
 
@@ -320,6 +326,9 @@ def ccz_info(
         palette=tuple(tuple(int(v) for v in entry) for entry in q.palette),
         mse=error,
         psnr=None if error is None else psnr(error),
+        coding=header.coding,
+        icc_profile_bytes=len(q.info.get("icc_profile", b"")),
+        text=tuple((key, value) for key, value in q.info.items() if key != "icc_profile"),
     )
 
 

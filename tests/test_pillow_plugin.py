@@ -113,3 +113,48 @@ def test_trailing_bytes_are_refused_on_open():
     _, data = _ccz("RGB")
     with pytest.raises(OSError, match="trailing"):
         Image.open(io.BytesIO(data + b"\0"))
+
+
+@pytest.mark.parametrize("mode", ["L", "LA", "RGB", "RGBA"])
+@pytest.mark.parametrize("coding", ["zstd", "rans"])
+def test_more_than_256_colours_open_in_the_images_own_mode(mode, coding):
+    rng = np.random.default_rng(1)
+    palette = rng.integers(0, 256, (1000, len(mode)), dtype=np.uint8)
+    labels = rng.integers(0, 1000, (13, 11)).astype(np.uint16)
+    q = ccodec.Quantized(palette, labels)
+    with Image.open(io.BytesIO(ccodec.encode_quantized(q, coding=coding))) as image:
+        assert image.mode == mode
+        assert image.info["colors"] == 1000
+        np.testing.assert_array_equal(np.asarray(image), q.to_array())
+
+
+def test_icc_profile_and_text_are_in_info():
+    info = {"icc_profile": b"\0\1\2", "Title": "t", "Comment": "\u2603"}
+    q = ccodec.Quantized(np.zeros((2, 3), np.uint8), np.array([[0, 1]], np.uint8), info=info)
+    data = ccodec.encode_quantized(q)
+    with Image.open(io.BytesIO(data)) as image:
+        assert {key: image.info[key] for key in info} == info
+        assert image.info["ccz_version"] == (1, 1)
+        image.load()
+        out = io.BytesIO()
+        image.save(out, "PNG")  # Pillow's PNG writer takes the profile from info
+    with Image.open(out) as png:
+        assert png.info["icc_profile"] == b"\0\1\2"
+
+
+def test_save_defaults_to_256_colours():
+    # The quantizer reaches 65,536 now; a palette file by default stays at most 256.
+    pixels = np.random.default_rng(2).integers(0, 256, (40, 40, 3), dtype=np.uint8)
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, "CCZ")
+    assert ccodec.read_header(out.getvalue()).k == 256
+
+
+def test_save_keeps_the_icc_profile_and_takes_a_coding():
+    source = _image("RGB", colors=5)
+    source.info["icc_profile"] = b"profile"
+    out = io.BytesIO()
+    source.save(out, "CCZ", colors=8, coding="rans")
+    header = ccodec.read_header(out.getvalue())
+    assert header.coding == "rans"
+    assert ccodec.decode(out.getvalue()).info["icc_profile"] == b"profile"

@@ -133,7 +133,7 @@ def test_ccz_info_describes_the_layout():
     data = ccodec.encode_quantized(q)
     info = ccz_info(data)
     assert (info.width, info.height, info.mode, info.k, info.bits) == (6, 4, "RGB", 5, 4)
-    assert info.version == "1.0"
+    assert (info.version, info.coding, info.icc_profile_bytes, info.text) == ("1.0", "zstd", 0, ())
     assert info.header_bytes == 40 + 15 + 4
     assert info.palette_bytes == 15
     assert info.header_bytes + info.payload_bytes == info.total_bytes == len(data)
@@ -146,6 +146,28 @@ def test_ccz_info_describes_the_layout():
     assert document["palette"][:2] == ["#000102", "#030405"]
     assert document["bits_per_index"] == 4
     assert (document["mse"], document["psnr_db"]) == (None, None)
+
+
+def test_ccz_info_of_a_1_1_file_with_16_bit_indices_rans_and_metadata():
+    rng = np.random.default_rng(0)
+    palette = rng.integers(0, 256, (300, 3), dtype=np.uint8)
+    labels = np.repeat(np.arange(300, dtype=np.uint16), 4).reshape(30, 40)
+    info = {"icc_profile": b"\1" * 20, "Title": "ramp", "Comment": "\u2603"}
+    q = ccodec.Quantized(palette, labels, info=info)
+    data = ccodec.encode_quantized(q, coding="rans")
+    report = ccz_info(data, original=q.to_array())
+    assert (report.k, report.bits, report.version, report.coding) == (300, 16, "1.1", "rans")
+    assert report.header_bytes == ccodec.read_header(data).payload_offset
+    assert report.header_bytes + report.payload_bytes == report.total_bytes == len(data)
+    assert len(report.palette) == 300 and report.mse == 0.0
+    assert report.icc_profile_bytes == 20
+    assert report.text == (("Title", "ramp"), ("Comment", "\u2603"))
+    document = report.to_json("x.ccz")
+    assert document["coding"] == "rans" and document["text"] == {
+        "Title": "ramp",
+        "Comment": "\u2603",
+    }
+    assert document["icc_profile_bytes"] == 20 and document["bits_per_index"] == 16
 
 
 def test_ccz_info_against_the_original():

@@ -87,6 +87,90 @@ def test_ccz_writer_round_trips(make_quantized):
     assert ccodec.decode(_written("ccz", q)) == q
 
 
+@pytest.mark.parametrize("coding", ["zstd", "rans"])
+def test_ccz_writer_takes_a_coding(coding, make_quantized):
+    q = make_quantized("RGB", 16, size=(40, 30))
+    data = _written("ccz", q, coding=coding, level=3)
+    assert ccodec.read_header(data).coding == coding
+    assert ccodec.decode(data) == q
+
+
+def _wide(mode: str, k: int, size: tuple[int, int] = (37, 23)) -> ccodec.Quantized:
+    """A `Quantized` with K > 256: uint16 labels, every entry used."""
+    rng = np.random.default_rng(k)
+    width, height = size
+    palette = rng.integers(0, 256, (k, len(mode)), dtype=np.uint8)
+    labels = np.resize(rng.permutation(k), (height, width)).astype(np.uint16)
+    return ccodec.Quantized(palette, labels)
+
+
+@pytest.mark.parametrize("mode", ["L", "LA", "RGB", "RGBA"])
+def test_png_above_256_colours_is_a_plain_png_and_exact(mode):
+    q = _wide(mode, 700)
+    image, pixels = _read(_written("png", q), q.mode)
+    assert image.mode == mode
+    assert np.array_equal(pixels, q.to_array())
+
+
+@pytest.mark.parametrize("name", ["webp", "tiff"])
+def test_pillow_fallback_above_256_colours_is_exact(name):
+    q = _wide("RGBA", 300)
+    _, pixels = _read(_written(name, q), "RGBA")
+    assert np.array_equal(pixels, q.to_array())
+
+
+def test_gif_refuses_more_than_256_colours():
+    with pytest.raises(OutputError, match="at most 256 colours, not 300"):
+        _written("gif", _wide("RGB", 300))
+
+
+ICC = b"\0\0\0\x84ccod" + bytes(28) + b"acsp" + bytes(92)
+
+
+@pytest.mark.parametrize("k", [16, 700])
+def test_png_keeps_the_icc_profile_and_text(k, make_quantized):
+    q = make_quantized("RGB", k) if k <= 256 else _wide("RGB", k)
+    info = {
+        "icc_profile": ICC,
+        "Title": "astronaut",
+        "Comment": "Gr\u00f6\u00dfe \u2603",  # not Latin-1: an iTXt chunk
+        "Schl\u00fcssel": "Latin-1 key",
+        "\u2603": "a key PNG cannot hold",
+        "k" * 80: "too long for a PNG keyword",
+        "dpi": (72, 72),
+    }
+    q = ccodec.Quantized(q.palette, q.labels, info=info)
+    image, pixels = _read(_written("png", q), "RGB")
+    assert np.array_equal(pixels, q.to_array())
+    assert image.info["icc_profile"] == ICC
+    assert {key: image.text[key] for key in image.text} == {
+        "Title": "astronaut",
+        "Comment": "Gr\u00f6\u00dfe \u2603",
+        "Schl\u00fcssel": "Latin-1 key",
+    }
+
+
+def test_png_without_metadata_has_no_text_or_icc(make_quantized):
+    image, _ = _read(_written("png", make_quantized("RGB", 4)), "RGB")
+    assert "icc_profile" not in image.info and not image.text
+
+
+def test_jpeg_keeps_the_icc_profile(make_quantized):
+    q = make_quantized("RGBA", 4)
+    q = ccodec.Quantized(q.palette, q.labels, info={"icc_profile": ICC, "transparency": 0})
+    image, _ = _read(_written("jpeg", q), "RGB")
+    assert image.info["icc_profile"] == ICC
+
+
+def test_source_transparency_in_info_does_not_reach_the_saver(make_quantized):
+    # Pillow's info of a palette source can hold "transparency": an index, wrong here.
+    q = make_quantized("RGB", 16)
+    q = ccodec.Quantized(q.palette, q.labels, info={"transparency": 3})
+    for name in ("png", "webp", "tiff"):
+        _, pixels = _read(_written(name, q), "RGBA")
+        assert (pixels[..., 3] == 255).all(), name
+
+
 @pytest.mark.parametrize("name", ["webp", "bmp", "tiff", "gif", "tga", "qoi"])
 def test_pillow_fallback_is_exact_for_rgb(name, make_quantized):
     q = make_quantized("RGB", 16)

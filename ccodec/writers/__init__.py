@@ -92,7 +92,7 @@ _BUILTINS = (
     Writer(
         "png",
         (".png",),
-        "palette PNG, 1-8 bits per pixel; exact",
+        "palette PNG, 1-8 bits per pixel (RGB/RGBA/L/LA above 256 colours); exact",
         lossy=False,
         target="ccodec.writers.png:write",
     ),
@@ -110,7 +110,7 @@ _BUILTINS = (
         "the .ccz container itself; exact",
         lossy=False,
         target="ccodec.writers.ccz:write",
-        options=("level",),
+        options=("level", "coding"),
     ),
 )
 _BUILTIN_NAMES = {w.name for w in _BUILTINS}

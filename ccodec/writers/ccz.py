@@ -8,6 +8,7 @@ from ..ccz import encode_quantized
 from ..quantize import Quantized
 
 
-def write(q: Quantized, fp: BinaryIO, *, level: int | None = None) -> None:
-    """Write `q` as a .ccz file (zstd `level` 1-22; the container's default otherwise)."""
-    fp.write(encode_quantized(q, level=level))
+def write(q: Quantized, fp: BinaryIO, *, level: int | None = None, coding: str = "auto") -> None:
+    """Write `q` as a .ccz file: `coding` auto, zstd or rans, zstd `level` 1-22 (the
+    container's defaults otherwise); ``q.info``'s ICC profile and text go with it."""
+    fp.write(encode_quantized(q, level=level, coding=coding))

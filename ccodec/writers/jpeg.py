@@ -1,4 +1,4 @@
-"""JPEG output: lossy; alpha is composited on white because JPEG has none."""
+"""JPEG output: lossy; alpha is composited on white because JPEG has none; the ICC profile kept."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from PIL import Image
 
 from ..errors import OptionError
 from ..quantize import Quantized
+from ._palette import icc_profile, plain_image
 
 DEFAULT_QUALITY = 90
 
@@ -16,10 +17,10 @@ def write(q: Quantized, fp: BinaryIO, *, quality: int = DEFAULT_QUALITY) -> None
     """Write `q` as a JPEG of the given `quality` (1-95)."""
     if isinstance(quality, bool) or not isinstance(quality, int) or not 1 <= quality <= 95:
         raise OptionError(f"quality={quality!r} should be an integer in 1..95 for JPEG.")
-    image = q.to_image()
+    image = plain_image(q)
     if image.mode in ("LA", "RGBA"):
         opaque = image.mode[:-1]
         background = Image.new(opaque, image.size, "white")
         background.paste(image.convert(opaque), mask=image.getchannel("A"))
         image = background
-    image.save(fp, "JPEG", quality=quality)
+    image.save(fp, "JPEG", quality=quality, **icc_profile(q))

@@ -17,7 +17,7 @@ from PIL import Image, ImageFile
 
 from ..errors import OutputError
 from ..quantize import Quantized
-from ._palette import palette_image
+from ._palette import icc_profile, palette_image, plain_image
 
 # Formats saved as a palette first: a GIF saved from RGB is re-quantized by Pillow.
 _PALETTE_FIRST = {"GIF", "PCX"}
@@ -47,13 +47,18 @@ def write(q: Quantized, fp: BinaryIO, *, format: str, quality: int | None = None
         params.update(lossless=quality is None, exact=True)
     if quality is not None:
         params["quality"] = quality
+    params.update(icc_profile(q))  # savers that cannot store one ignore it
     exact = format not in LOSSY_FORMATS and params.get("lossless", True)
-    candidates = [q.to_image, lambda: palette_image(q)]
+    candidates = [lambda: plain_image(q), lambda: palette_image(q)]
     if format in _PALETTE_FIRST:
         candidates.reverse()
     problems = []
     for make in candidates:
-        image = make()
+        try:
+            image = make()
+        except ValueError as exc:  # a palette of more than 256 colours
+            problems.append(f"{exc}")
+            continue
         extra = {"transparency": image.info["transparency"]} if "transparency" in image.info else {}
         buffer = io.BytesIO()
         try:
