@@ -10,6 +10,7 @@ import pytest
 
 from ccodec import OptionError, Quantized, quantize
 from ccodec.metrics import mse
+from ccodec.quantize import MAX_COLORS
 from ccodec.target import TargetQuantized, quantize_to_target
 
 
@@ -130,7 +131,7 @@ def test_grey_and_alpha_images():
         ({"min_psnr": True}, "min_psnr=True"),
         ({"min_psnr": math.nan}, "min_psnr=nan"),
         ({"max_mse": 1e-3, "k_max": 0}, "k_max=0"),
-        ({"max_mse": 1e-3, "k_max": 257}, "k_max=257"),
+        ({"max_mse": 1e-3, "k_max": MAX_COLORS + 1}, f"k_max={MAX_COLORS + 1}"),
         ({"max_mse": 1e-3, "seed": -1}, "seed=-1"),
         ({"max_mse": 1e-3, "max_iter": 0}, "max_iter=0"),
         ({"max_mse": 1e-3, "space": "lab"}, "space='lab'"),
@@ -162,3 +163,18 @@ def test_oklab_space_is_the_full_quantize_in_that_space():
     assert q == quantize(pixels, q.k, space="oklab")
     assert q.mse == mse(pixels, q.to_array()) <= 5e-3
     assert q.k == 1 or mse(pixels, quantize(pixels, q.k - 1, space="oklab").to_array()) > 5e-3
+
+
+def test_k_max_is_256_unless_given():
+    pixels = np.random.default_rng(5).integers(0, 256, (24, 24, 3), dtype=np.uint8)
+    q = quantize_to_target(pixels, min_psnr=80)
+    assert q.k == 256 and not q.reached
+
+
+def test_first_full_run_below_the_answer_is_the_proof():
+    # Every full run is recorded; K - 1 is among them and fails.
+    pixels = gradient()
+    q = quantize_to_target(pixels, max_mse=3e-3)
+    errors = dict(q.trials)
+    assert errors[q.k] <= 3e-3 < errors[q.k - 1]
+    assert all(error > 3e-3 for k, error in q.trials if k < q.k)
