@@ -52,17 +52,25 @@ _CHUNK_ELEMENTS = 1 << 16
 # this many float32 values (128 MiB; a 512 x 512 RGBA image is one band).
 _SKEW_ELEMENTS = 1 << 25
 _MIN_BAND_ROWS = 8
+# Pillow's palettes hold at most this many entries.
+_PILLOW_COLORS = 256
+# Distance chunks have at least this many rows (at K = 65,536 one row a chunk
+# would spend its time in Python).
+_MIN_ROWS = 64
+# The ordered pattern's scale is measured on at most this many entries.
+_SPACING_ENTRIES = 256
 # Floyd-Steinberg weights in sixteenths: right, below-left, below, below-right.
 _FS_RIGHT, _FS_BELOW_LEFT, _FS_BELOW, _FS_BELOW_RIGHT = 7 / 16, 3 / 16, 5 / 16, 1 / 16
 
 
 def dither(pixels: np.ndarray, palette: np.ndarray, method: str = "floyd-steinberg") -> np.ndarray:
-    """Labels (H, W) uint8 that map `pixels` onto `palette` with the given `method`.
+    """Labels (H, W) that map `pixels` onto `palette` with the given `method`.
 
     `pixels` is (H, W) or (H, W, C) uint8, C from 1 to 4 (alpha is one more
     channel, as in the quantizer); `palette` is (K, C) uint8 with K from 1
-    to 256. `method` is one of ``none``, ``floyd-steinberg`` or ``ordered``.
-    The result is deterministic.
+    to `MAX_COLORS`. Labels are uint8 up to 256 entries and uint16 above,
+    as the quantizer's. `method` is one of ``none``, ``floyd-steinberg`` or
+    ``ordered``. The result is deterministic.
 
     >>> img = np.array([[[10, 10, 10], [200, 190, 250]]], np.uint8)
     >>> dither(img, np.array([[0, 0, 0], [255, 255, 255]], np.uint8), "none")
@@ -73,6 +81,8 @@ def dither(pixels: np.ndarray, palette: np.ndarray, method: str = "floyd-steinbe
     if method == "none":
         return _nearest(pixels.reshape(-1, pixels.shape[2]), palette).reshape(pixels.shape[:2])
     if method == "floyd-steinberg":
+        if len(palette) > _PILLOW_COLORS:
+            return _floyd_steinberg(pixels, palette)
         if pixels.shape[2] in (1, 3):
             return _floyd_steinberg_pillow(pixels, palette)
         if _one_alpha(pixels, palette):
@@ -107,11 +117,11 @@ def _nearest(points: np.ndarray, palette: np.ndarray) -> np.ndarray:
     """Index (uint8) of the nearest palette entry for each row of `points`."""
     n, channels = points.shape
     terms = _distance_terms(palette)
-    step = max(1, _CHUNK_ELEMENTS // len(palette))
+    step = max(_MIN_ROWS, _CHUNK_ELEMENTS // len(palette))
     # Reused buffers: a fresh block per chunk costs more in page faults than the product.
     augmented = np.ones((min(step, n), channels + 1), np.float32)
     distances = np.empty((len(augmented), len(palette)), np.float32)
-    labels = np.empty(n, np.uint8)
+    labels = np.empty(n, _label_dtype(len(palette)))
     for start in range(0, n, step):
         chunk = points[start : start + step]
         rows = len(chunk)
@@ -119,6 +129,11 @@ def _nearest(points: np.ndarray, palette: np.ndarray) -> np.ndarray:
         np.matmul(augmented[:rows], terms, out=distances[:rows])
         labels[start : start + rows] = np.argmin(distances[:rows], axis=1)
     return labels
+
+
+def _label_dtype(k: int) -> type:
+    """uint8 labels for up to 256 palette entries, uint16 above (as quantize's)."""
+    return np.uint8 if k <= 256 else np.uint16
 
 
 def _one_alpha(pixels: np.ndarray, palette: np.ndarray) -> bool:
@@ -151,7 +166,7 @@ def _floyd_steinberg(pixels: np.ndarray, palette: np.ndarray) -> np.ndarray:
     rows = max(_MIN_BAND_ROWS, _SKEW_ELEMENTS // ((width + 2 * height) * (channels + 1)))
     colors = np.hstack([palette, np.ones((len(palette), 1))]).astype(np.float32)
     terms = _distance_terms(palette)
-    labels = np.empty((height, width), np.uint8)
+    labels = np.empty((height, width), _label_dtype(len(palette)))
     first = pixels[0].astype(np.float32)
     for top in range(0, height, rows):
         band = pixels[top : top + rows + 1]
@@ -184,7 +199,7 @@ def _diffuse_band(
     skew[..., channels] = 1
     skew[diagonal, ys, :channels] = pixels
     skew[np.arange(width), 0, :channels] = first
-    labels = np.zeros((steps, height), np.uint8)
+    labels = np.zeros((steps, height), _label_dtype(len(colors)))
     # Below-left, below, below-right in one update; it comes before the right
     # neighbour's, the order in which raster-order diffusion adds them to a cell.
     below = np.array([_FS_BELOW_LEFT, _FS_BELOW, _FS_BELOW_RIGHT], np.float32)[:, None, None]
@@ -211,13 +226,23 @@ def _bayer(size: int = 8) -> np.ndarray:
 
 
 def _typical_spacing(palette: np.ndarray) -> float:
-    """Median distance from an entry to its nearest other entry (0 for one entry)."""
+    """Median distance from an entry to its nearest other entry (0 for one entry).
+
+    Over at most _SPACING_ENTRIES evenly spread entries, each against all:
+    at K = 65,536 all pairs would be 4 G distances.
+    """
     if len(palette) < 2:
         return 0.0
     values = palette.astype(np.float64)
-    between = np.sum((values[:, None, :] - values[None, :, :]) ** 2, axis=2)
-    np.fill_diagonal(between, np.inf)
-    return float(np.median(np.sqrt(between.min(axis=1))))
+    queries = np.unique(np.linspace(0, len(values) - 1, _SPACING_ENTRIES).astype(np.intp))
+    nearest = np.empty(len(queries))
+    rows = max(1, _CHUNK_ELEMENTS // len(values))
+    for start in range(0, len(queries), rows):
+        index = queries[start : start + rows]
+        between = np.sum((values[index, None, :] - values[None, :, :]) ** 2, axis=2)
+        between[np.arange(len(index)), index] = np.inf
+        nearest[start : start + rows] = between.min(axis=1)
+    return float(np.median(np.sqrt(nearest)))
 
 
 def _ordered(pixels: np.ndarray, palette: np.ndarray) -> np.ndarray:

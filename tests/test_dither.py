@@ -9,6 +9,7 @@ import pytest
 
 from ccodec import OptionError
 from ccodec.dither import METHODS, dither
+from ccodec.quantize import MAX_COLORS
 
 # The module, not the function of the same name a package could re-export.
 dither_module = importlib.import_module("ccodec.dither")
@@ -31,7 +32,7 @@ def _reference_floyd_steinberg(pixels: np.ndarray, palette: np.ndarray) -> np.nd
     height, width, _ = pixels.shape
     values = pixels.astype(np.float32)
     colors = palette.astype(np.float32)
-    labels = np.zeros((height, width), np.uint8)
+    labels = np.zeros((height, width), np.uint16)
     for y in range(height):
         for x in range(width):
             value = np.clip(values[y, x], 0, 255)
@@ -138,7 +139,7 @@ def test_deterministic(method):
         (np.zeros((2, 2, 3), np.uint8), BLACK_WHITE[3].astype(int), "none", "int64"),
         (np.zeros((2, 2, 3), np.uint8), BLACK_WHITE[4], "none", r"\(K, 3\).*\(2, 4\)"),
         (np.zeros((2, 2, 3), np.uint8), np.zeros((0, 3), np.uint8), "none", "0 entries"),
-        (np.zeros((2, 2, 3), np.uint8), np.zeros((257, 3), np.uint8), "none", "257 entries"),
+        (np.zeros((2, 2, 3), np.uint8), np.zeros((MAX_COLORS + 1, 3), np.uint8), "none", "entries"),
         (np.zeros((2, 2, 3), np.uint8), np.zeros(3, np.uint8), "ordered", r"\(3,\)"),
     ],
 )
@@ -167,3 +168,17 @@ def test_floyd_steinberg_in_bands_matches_the_textbook_loop(monkeypatch):
     palette = rng.integers(0, 256, (7, 4), dtype=np.uint8)
     labels = dither(pixels, palette, "floyd-steinberg")
     assert np.array_equal(labels, _reference_floyd_steinberg(pixels, palette))
+
+
+@pytest.mark.parametrize("channels", [3, 4])
+def test_more_than_256_entries_give_uint16_labels(channels):
+    rng = np.random.default_rng(9)
+    pixels = rng.integers(0, 256, (6, 7, channels), dtype=np.uint8)
+    palette = rng.integers(0, 256, (300, channels), dtype=np.uint8)
+    nearest = dither(pixels, palette, "none")
+    assert nearest.dtype == np.uint16
+    assert np.array_equal(nearest, _brute_nearest(pixels, palette))
+    diffused = dither(pixels, palette, "floyd-steinberg")
+    assert diffused.dtype == np.uint16
+    assert np.array_equal(diffused, _reference_floyd_steinberg(pixels, palette))
+    assert dither(pixels, palette, "ordered").dtype == np.uint16
