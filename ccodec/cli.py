@@ -347,11 +347,15 @@ def _encode_batch(batch: list[Job], workers: int, client: object, quiet: bool) -
             step()
     if not quiet:
         click.echo(
-            f"ccodec: {len(batch)} files: {counts['written']} written ({bytes_in:,} bytes in, "
+            f"ccodec: {_files(len(batch))}: {counts['written']} written ({bytes_in:,} bytes in, "
             f"{bytes_out:,} bytes out), {counts['skipped']} skipped, {counts['failed']} failed"
         )
     if counts["failed"]:
-        raise _Failure(f"{counts['failed']} of {len(batch)} files failed")
+        raise _Failure(f"{counts['failed']} of {_files(len(batch))} failed")
+
+
+def _files(count: int) -> str:
+    return f"{count} file" if count == 1 else f"{count} files"
 
 
 def _echo_under_bar(text: str, *, err: bool, bar: bool) -> None:

@@ -791,7 +791,7 @@ def test_encode_k_and_target_usage_errors(tmp_path, extra, message):
 # -- encode: several files with -o DIR -----------------------------------------------------
 
 BATCH_SUMMARY = re.compile(
-    r"^ccodec: (?P<files>\d+) files: (?P<written>\d+) written \((?P<bytes_in>[\d,]+) bytes in, "
+    r"^ccodec: (?P<files>\d+) files?: (?P<written>\d+) written \((?P<bytes_in>[\d,]+) bytes in, "
     r"(?P<bytes_out>[\d,]+) bytes out\), (?P<skipped>\d+) skipped, (?P<failed>\d+) failed$"
 )
 
@@ -908,6 +908,8 @@ def test_batch_existing_outputs_fail_skip_or_are_replaced(tmp_path):
 def test_batch_quiet_prints_only_failures(tmp_path):
     (good,) = _images(tmp_path, "a.png")
     assert run("encode", good, "-k", 4, "-o", tmp_path / "o", "-q").output == ""
+    one = run("encode", good, "-k", 4, "-o", tmp_path / "one")
+    assert one.stdout.splitlines()[-1].startswith("ccodec: 1 file: 1 written (")
     result = run("encode", good, tmp_path / "gone.png", "-k", 4, "-o", tmp_path / "p", "-q")
     assert result.exit_code == 1
     assert result.stdout == ""
