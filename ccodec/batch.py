@@ -26,7 +26,7 @@ from .errors import CczError, OptionError
 from .images import STDIN, open_image, to_pixels
 from .metrics import bits_per_pixel, mse, psnr
 from .output import check_output, write_atomic
-from .quantize import MAX_COLORS, Quantized
+from .quantize import Quantized
 from .target import quantize_to_target
 
 __all__ = [
@@ -145,14 +145,16 @@ def _encode(
             coding=options.coding,
         )
         return q, data, mse(pixels, q.to_array()), "", ""
+    # Without -k the search stops at quantize_to_target's own default (256).
+    cap = {} if options.k is None else {"k_max": options.k}
     q = quantize_to_target(
         pixels,
         max_mse=options.max_mse,
         min_psnr=options.min_psnr,
         seed=options.seed,
         max_iter=options.max_iter,
-        k_max=options.k or MAX_COLORS,
         space=options.space,
+        **cap,
     )
     if not options.strip:
         q = with_metadata(q, image)

@@ -168,7 +168,7 @@ def main() -> None:
     "k",
     type=click.IntRange(1, MAX_COLORS),
     help=f"Number of palette colours, 1-{MAX_COLORS:,}; with --max-mse or --min-psnr, "
-    "the most that may be used.",
+    "the most that may be used (default 256 there).",
 )
 @click.option(
     "--max-mse",

@@ -212,3 +212,12 @@ def test_a_dask_cluster_runs_the_same_jobs_to_the_same_files(tmp_path, dask_sche
     assert [r.bytes_out for r in remote] == [r.bytes_out for r in local]
     assert "no such file" in remote[2].line
     assert _outputs(tmp_path / "dask") == _outputs(tmp_path / "local")
+
+
+def test_a_quality_target_without_k_stops_at_256_colours(tmp_path):
+    pixels = np.random.default_rng(0).integers(0, 256, (24, 24, 3), dtype=np.uint8)  # 576 colours
+    Image.fromarray(pixels).save(tmp_path / "noise.png")
+    job = Job(str(tmp_path / "noise.png"), str(tmp_path / "n.ccz"), EncodeOptions(max_mse=0))
+    result = encode_file(job)
+    assert result.warning.startswith("target not reached")
+    assert ccodec.decode((tmp_path / "n.ccz").read_bytes()).k == 256
