@@ -670,6 +670,12 @@ def _invalid_rans() -> dict[str, tuple[Callable[[], bytes], str, str, str]]:
             "rANS frequency table declares",
             "a stream coded for K=6 under a header that says K=5",
         ),
+        "rans_width_16385": (
+            lambda: assemble(replace(rn, width=16385, height=1, payload=with_crc(stream))),
+            "UnsupportedError",
+            "rANS coding of an image 16,385 pixels wide",
+            "1.1 defines rANS up to 16,384 columns (its decoder steps once per column)",
+        ),
         "rans_truncated_stream": (
             r(with_crc(stream[:-2])),
             "CorruptError",

@@ -6,6 +6,7 @@ import struct
 import tracemalloc
 import zlib
 from importlib.resources import files
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -589,3 +590,36 @@ def test_rans_payload_length_is_bounded():
         decode(_patch(RANS, "Q", 32, 4))
     with pytest.raises(CorruptError, match="payload length 1099511627776 is impossible"):
         decode(_patch(RANS, "Q", 32, 1 << 40))
+
+
+def _hex_dumps(text: str) -> list[bytes]:
+    """The bytes of every ``00000000: 89 43 ...`` dump in `text`."""
+    dumps, current = [], bytearray()
+    for line in text.splitlines():
+        if line[:9].rstrip(":").isalnum() and line[8:10] == ": " and len(line) > 10:
+            current += bytes.fromhex(line[10:58])
+        elif current:
+            dumps.append(bytes(current))
+            current = bytearray()
+    return dumps
+
+
+def test_the_specs_worked_examples_are_what_the_encoder_writes():
+    spec = (Path(__file__).resolve().parent.parent / "formats" / "ccz.md").read_text()
+    plain, titled = _hex_dumps(spec)
+    assert plain == GOOD
+    assert titled == encode_quantized(
+        Quantized(EXAMPLE.palette, EXAMPLE.labels, info={"Title": "hi"})
+    )
+    assert decode(titled).info == {"Title": "hi"}
+
+
+def test_rans_is_refused_above_16384_columns_and_auto_falls_back_to_zstd():
+    wide = Quantized(np.zeros((2, 1), np.uint8), np.zeros((1, 16385), np.uint8))
+    with pytest.raises(OptionError, match="up to 16,384 pixels wide, not 16,385"):
+        encode_quantized(wide, coding="rans")
+    assert read_header(encode_quantized(wide)).coding == "zstd"
+    narrow = Quantized(wide.palette, np.zeros((1, 16384), np.uint8))
+    assert decode(encode_quantized(narrow, coding="rans")) == narrow
+    with pytest.raises(UnsupportedError, match="16,385 pixels wide"):
+        read_header(_patch(RANS, "I", 12, 16385))

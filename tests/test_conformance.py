@@ -56,6 +56,8 @@ def test_manifest_covers_the_required_cases():
     assert {1, 256, 257, 65536} <= {h.k for h in headers}
     assert {h.minor for h in headers} >= {0, 1}
     assert any(h.has_metadata for h in headers)
+    assert {h.coding for h in headers} == {"zstd", "rans"}
+    assert {1, 256, 300} <= {h.k for h in headers if h.coding == "rans"}
     assert any(h.width * h.bits % 8 for h in headers)
     assert any(h.width == 1 for h in headers) and any(h.height == 1 for h in headers)
     assert {"minor_newer_extra_header", "optional_flag_unknown", "index_ge_k"} <= names
