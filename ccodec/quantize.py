@@ -465,19 +465,19 @@ def _best_of_restarts(
     max_iter: int,
 ) -> list[np.ndarray]:
     """k-means++ then rough Lloyd from several seeds; the centres of the best runs, best first."""
+    restarts = _restarts(k)
+    if len(points) * k <= _PLAIN_UP_TO:
+        # All runs' Lloyd steps at once: on a few hundred points each step
+        # is mostly per-call overhead, paid once instead of once per run.
+        starts = [_kmeans_plusplus(points, weights, k, rng) for _ in range(restarts)]
+        found = zip(*_plain_lloyd_batch(points, weights, np.stack(starts), max_iter), strict=True)
+    else:
+        found = (_rough_run(points, weights, k, rng, max_iter) for _ in range(restarts))
     runs: list[tuple[float, np.ndarray]] = []
-    small = len(points) * k <= _PLAIN_UP_TO
-    for _ in range(_restarts(k)):
-        centers = _kmeans_plusplus(points, weights, k, rng)
-        if small:
-            centers, inertia = _plain_lloyd(points, weights, centers, max_iter)
-        else:
-            state = _State(points, weights, centers)
-            state.iterate(max_iter, 0.0, rough=True)
-            centers, inertia = state.centers, state.inertia()
+    for centers, inertia in found:
         if any(abs(inertia - other) <= _SAME_RUN * other for other, _ in runs):
             break  # two runs found the same minimum: more would very likely too
-        runs.append((inertia, centers))
+        runs.append((float(inertia), centers))
     runs.sort(key=lambda run: run[0])
     return [centers for _, centers in runs[:_FINALISTS]]
 
@@ -524,51 +524,87 @@ def _split_centers(points: np.ndarray, weights: np.ndarray, k: int) -> np.ndarra
         count = int(present.sum())
 
 
-def _plain_lloyd(
-    points: np.ndarray, weights: np.ndarray, centers: np.ndarray, max_iter: int
+def _rough_run(
+    points: np.ndarray, weights: np.ndarray, k: int, rng: np.random.Generator, max_iter: int
 ) -> tuple[np.ndarray, float]:
-    """`_State.iterate(rough=True)` without bounds, for a few thousand points.
+    """One restart with Yinyang bounds, for levels too large for `_plain_lloyd_batch`."""
+    state = _State(points, weights, _kmeans_plusplus(points, weights, k, rng))
+    state.iterate(max_iter, 0.0, rough=True)
+    return state.centers, state.inertia()
+
+
+def _plain_lloyd_batch(
+    points: np.ndarray, weights: np.ndarray, centers: np.ndarray, max_iter: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """`_State.iterate(rough=True)` without bounds, for R runs at once: centres (R, K, C), errors.
 
     Each step is one distance matrix and a few bincounts: on a small level
-    the bounds' bookkeeping costs more than the distances it saves.
+    the bounds' bookkeeping costs more than the distances it saves. A run
+    that has settled keeps its centres while the others go on.
     """
-    k = len(centers)
-    weighted = [weights * points[:, c] for c in range(points.shape[1])]
+    runs, k, channels = centers.shape
+    n = len(points)
+    offsets = np.arange(runs) * k
+    flat_weights = np.repeat(weights, runs)
+    weighted = [flat_weights * np.repeat(points[:, c], runs) for c in range(channels)]
     norms = float(np.einsum("i,ij,ij->", weights, points, points.astype(np.float64)))
-    settled = _ROUGH_CHANGES * len(points)
+    settled = _ROUGH_CHANGES * n
 
-    def assign(centers: np.ndarray) -> tuple[np.ndarray, float]:
-        labels, nearest = _nearest(points, centers)
-        return labels, norms + float(weights @ nearest)
+    def assign(centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        labels, nearest = _nearest_batch(points, centers)
+        # Run by run, so each error sums exactly as a run on its own would.
+        return labels, np.array([norms + float(weights @ row) for row in nearest])
 
     labels, error = assign(centers)
-    relax = _RELAX
+    relax = np.full(runs, _RELAX, np.float32)
+    active = np.ones(runs, bool)
     for _ in range(max_iter):
-        totals = np.bincount(labels, weights, k)
-        sums = np.stack([np.bincount(labels, w, k) for w in weighted], axis=1)
-        empty = np.flatnonzero(totals <= 0)
-        means = (sums / np.where(totals > 0, totals, 1)[:, None]).astype(np.float32)
-        if len(empty):
+        flat = (labels.T + offsets).ravel()
+        totals = np.bincount(flat, flat_weights, runs * k).reshape(runs, k)
+        sums = np.stack([np.bincount(flat, w, runs * k) for w in weighted], axis=1)
+        sums = sums.reshape(runs, k, channels)
+        means = (sums / np.where(totals > 0, totals, 1)[..., None]).astype(np.float32)
+        empty = totals <= 0
+        for r in np.flatnonzero(empty.any(axis=1)):
             # As _State.means: at the points that cost the most.
-            diff = points - centers[labels]
+            diff = points - centers[r][labels[r]]
             cost = weights * np.einsum("ij,ij->i", diff, diff)
-            means[empty] = points[np.argsort(-cost, kind="stable")[: len(empty)]]
-        if relax != 1:
-            target = centers + relax * (means - centers)
-            target[empty] = means[empty]
-            means = target
-        centers = means
+            means[r, empty[r]] = points[np.argsort(-cost, kind="stable")[: empty[r].sum()]]
+        relaxed = (relax != 1)[:, None, None]
+        target = np.where(relaxed, centers + relax[:, None, None] * (means - centers), means)
+        target[empty] = means[empty]
+        centers = np.where(active[:, None, None], target, centers)
         new_labels, new_error = assign(centers)
-        changed = int(np.count_nonzero(new_labels != labels))
+        changed = np.count_nonzero(new_labels != labels, axis=1)
         labels = new_labels
-        if relax != 1:
-            if new_error > error or changed <= settled:
-                relax = 1
-        elif changed <= settled and not len(empty):
-            error = new_error
+        quiet = changed <= settled
+        done = (relax == 1) & quiet & ~empty.any(axis=1)
+        relax[(relax != 1) & ((new_error > error) | quiet)] = 1
+        error = np.where(active, new_error, error)
+        active &= ~done
+        if not active.any():
             break
-        error = new_error
     return centers, error
+
+
+def _nearest_batch(points: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`_nearest` for R sets of K centres (R, K, C): labels and distances, both (R, N)."""
+    runs, k, _ = centers.shape
+    flat = centers.reshape(runs * k, -1)
+    minus_two_t = -2 * flat.T
+    centers_sq = _squared_norms(flat)
+    n = len(points)
+    labels = np.empty((runs, n), np.intp)
+    nearest = np.empty((runs, n), np.float32)
+    step = max(1, _CHUNK_ELEMENTS // (runs * k))
+    for start in range(0, n, step):
+        d = points[start : start + step] @ minus_two_t
+        d += centers_sq
+        d = d.reshape(len(d), runs, k)
+        best = np.argmin(d, axis=2)
+        labels[:, start : start + len(d)] = best.T
+        nearest[:, start : start + len(d)] = np.take_along_axis(d, best[..., None], 2)[..., 0].T
+    return labels, nearest
 
 
 def _restarts(k: int) -> int:
