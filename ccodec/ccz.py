@@ -34,6 +34,7 @@ __all__ = [
     "MAX_K",
     "MAX_METADATA_BYTES",
     "MAX_RANS_WIDTH",
+    "read_metadata",
     "SIGNATURE",
     "Header",
     "decode",

@@ -220,3 +220,57 @@ def test_cli_gives_one_line_and_a_non_zero_exit_for_every_invalid_file(entry, co
     assert len(lines) == 1 and lines[0].startswith("ccodec: error: "), result.stderr
     assert "Traceback" not in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["input.ccz"]
+
+
+# ccodec/ccz.py as version 1.0 shipped it (the last commit before 1.1).
+V1_0_COMMIT = "9dc0ec23abf0f0256e7c8292c173915acbcd8a38"
+_V1_0_CHECK = """
+import json, sys
+from pathlib import Path
+import numpy as np
+from PIL import Image
+from ccodec_v1_0.ccz import decode
+root = Path(sys.argv[1])
+for entry in json.loads((root / "manifest.json").read_text())["files"]:
+    if "v1_0" not in entry:
+        continue
+    try:
+        q = decode((root / entry["file"]).read_bytes())
+    except Exception as exc:
+        print(entry["file"], type(exc).__name__, exc)
+    else:
+        same = np.array_equal(q.to_array(), np.asarray(Image.open(root / entry["png"])))
+        print(entry["file"], "ok" if same else "DIFFERENT")
+"""
+
+
+def test_a_1_0_decoder_does_what_the_manifest_says(tmp_path):
+    """Run the 1.0 decoder, taken from the repository's history, on every 1.1 file."""
+    import subprocess
+
+    repo = FORMATS.parent
+    archive = subprocess.run(
+        ["git", "-C", str(repo), "archive", V1_0_COMMIT, "ccodec"], capture_output=True
+    )
+    if archive.returncode:
+        pytest.skip("no git history (not a clone, or a shallow one)")
+    subprocess.run(["tar", "-x", "-C", str(tmp_path)], input=archive.stdout, check=True)
+    (tmp_path / "ccodec").rename(tmp_path / "ccodec_v1_0")
+    # A separate process: importing the old package registers its own Pillow plugin.
+    result = subprocess.run(
+        [sys.executable, "-c", _V1_0_CHECK, str(ROOT)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=True,
+    )
+    outcomes = dict(line.split(" ", 1) for line in result.stdout.splitlines())
+    expected = {e["file"]: e["v1_0"] for e in VALID if "v1_0" in e}
+    assert set(outcomes) == set(expected)
+    for name, outcome in outcomes.items():
+        if expected[name].startswith("ok"):
+            assert outcome == "ok", name
+        else:
+            assert outcome.startswith("UnsupportedError"), name
+            reserved = "16-bit indices are reserved" in outcome
+            assert reserved == ("rule 8" in expected[name]), name
