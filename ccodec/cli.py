@@ -147,6 +147,7 @@ def main() -> None:
 
     \b
       ccodec encode photo.jpg -k 16 photo.ccz
+      ccodec encode *.jpg -k 16 -o out/ -j 2
       ccodec decode photo.ccz photo.png
       ccodec stats photo.jpg -k 4,16,64
     """
@@ -509,6 +510,8 @@ def stats(
     pixels and than the input file, and the same quantized image's size as
     palette PNG and lossless WebP (as `ccodec decode` writes them).
     """
+    if str(file) == STDIN:  # stats reads its file more than once; a pipe can be read once
+        raise OptionError("stats needs a FILE; - (standard input) is not supported here")
     with _sample_or(file) as path:
         if _looks_like_ccz(path):
             image_only = ["-k", "--plot", "--sheet", "-j", "--seed", "--max-iter", "--level"]
