@@ -1078,6 +1078,20 @@ def test_encode_keeps_icc_profile_and_text_in_the_ccz_unless_stripped(tmp_path):
     assert len(bare) < (tmp_path / "kept.ccz").stat().st_size
 
 
+def test_metadata_goes_from_png_through_ccz_to_png(tmp_path):
+    source = tmp_path / "meta.png"
+    icc = _png_with_metadata(source)
+    for name, extra in [("kept", []), ("bare", ["--strip"])]:
+        assert_ok(run("encode", source, "-k", 4, tmp_path / f"{name}.ccz", "-q", *extra))
+        assert_ok(run("decode", tmp_path / f"{name}.ccz", tmp_path / f"{name}.png", "-q"))
+    with Image.open(tmp_path / "kept.png") as kept:
+        assert kept.info["icc_profile"] == icc
+        assert kept.text == {"Title": "harbour", "Author": "Zoë"}
+    with Image.open(tmp_path / "bare.png") as bare:
+        assert "icc_profile" not in bare.info
+        assert bare.text == {}
+
+
 def test_encode_applies_exif_orientation(tmp_path):
     source = tmp_path / "turned.jpg"
     exif = Image.Exif()
