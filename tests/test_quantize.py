@@ -371,6 +371,31 @@ def test_half_gaps_in_row_chunks_match_the_whole_matrix(monkeypatch):
     assert qmod._half_gaps(centers) == pytest.approx(expected, abs=1e-5)
 
 
+def test_a_finer_level_inherits_valid_bounds_and_converges_to_exact_labels():
+    rng = np.random.default_rng(4)
+    coarse = rng.random((300, 3)).astype(np.float32)
+    state = qmod._State(coarse, np.ones(300), coarse[:40])
+    assert len(state.starts) == 5
+    parent = rng.integers(0, 300, 1000)
+    fine = (coarse[parent] + rng.normal(0, 0.02, (1000, 3))).astype(np.float32)
+    finer = state.finer(fine, np.ones(1000), parent)
+
+    def distances(s):
+        return np.sqrt(((s.points[:, None] - s.centers[None]) ** 2).sum(2))
+
+    d = distances(finer)
+    rows = np.arange(1000)
+    assert finer.upper == pytest.approx(d[rows, finer.labels], abs=1e-6)
+    ends = np.append(finer.starts[1:], 40)
+    for g, (begin, end) in enumerate(zip(finer.starts, ends, strict=True)):
+        others = d[:, begin:end].copy()
+        inside = (finer.labels >= begin) & (finer.labels < end)
+        others[inside, finer.labels[inside] - begin] = np.inf
+        assert np.all(finer.lower[g] <= others.min(axis=1) + 1e-6)
+    finer.iterate(100, 0.0)
+    assert np.array_equal(finer.labels, np.argmin(distances(finer), axis=1))
+
+
 def test_memory_at_large_k_stays_below_points_times_k():
     # ~16,000 colours at K = 4096: an N x K float32 matrix would be 256 MiB.
     img = np.random.default_rng(2).integers(0, 256, (128, 128, 3), dtype=np.uint8)
