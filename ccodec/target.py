@@ -6,10 +6,13 @@ more when a prediction misses. The predictions come from a cheap estimate
 of the error at every K: one k-means run (greedy k-means++ and rough Lloyd,
 quantize's own) on the coarse histogram of a subsample, a few milliseconds
 per K. The estimate follows the shape of quantize's error against K, not
-its scale (0.87-1.05 times it on the corpus), so each full run rescales it
-and the next K is the smallest the rescaled estimate says meets the target.
-The first full run is one below that: if the prediction is right, that is
-the K - 1 run the proof needs anyway, and the second run is the answer.
+its scale (quantize's error is 1.03-1.14 times it on the corpus at K = 4..93),
+so each full run rescales it and the next K is the smallest the rescaled
+estimate says meets the target. The first full run is one below that: if
+the prediction is right, that is the K - 1 run the proof needs anyway, and
+the second run is the answer. Once full runs bracket the answer, the next K
+comes from the log-log line through them instead (the estimate's noise, a
+few per cent, is a K or two at K near 50).
 
 Work is reused in three ways: estimates are cached by K, full runs are
 cached by K, and the one that meets the target at the returned K is the
@@ -50,15 +53,18 @@ __all__ = ["TargetQuantized", "quantize_to_target"]
 # The estimate clusters the histogram of a subsample of at most this many
 # pixels (every 2nd pixel each way of 512 x 512), its colours merged into
 # coarse bins: the coarsest level with at least this many bins, and this
-# many per cluster; with at most this many rough Lloyd steps.
+# many per cluster; with at most this many plain Lloyd steps, distances in
+# blocks of this many elements.
 _SAMPLE_PIXELS = 1 << 16
-_ESTIMATE_BINS = 1024
-_BINS_PER_CLUSTER = 16
-_ESTIMATE_STEPS = 30
+_ESTIMATE_BINS = 512
+_BINS_PER_CLUSTER = 8
+_ESTIMATE_STEPS = 10
 _BLOCK_ELEMENTS = 1 << 16
-# quantize's error over the estimate, taken before a full run says (0.87-1.05
-# on the corpus at K = 4..93, mostly near 0.95).
-_FIRST_RATIO = 0.95
+# quantize's error over the estimate is about c K^-_DRIFT (c 1.03-1.14 on the
+# corpus at K = 4..93, mostly near 1.07); the estimate includes K^-_DRIFT and
+# c is taken as _FIRST_RATIO until a full run measures it.
+_DRIFT = 0.048
+_FIRST_RATIO = 1.07
 # Later predictions search up from this fraction of the last K.
 _LOCAL = 0.8
 # The default largest K: the classic 8-bit palette (quantize goes further).
@@ -188,11 +194,13 @@ def _find(
     and high - 1 when the estimate says nothing below `high` meets.
     """
     low, high = 0, None
+    errors: dict[int, float] = {}
     ratio = _FIRST_RATIO
     k = max(1, estimate.smallest(target / ratio, 1, k_max) - 1)
     while True:
         error = full(k)
         k = min(k, colours[0])
+        errors[k] = error
         if estimate(k) > 0:
             ratio = error / estimate(k)
         if error <= target:
@@ -205,11 +213,25 @@ def _find(
         if high is None and low >= k_high:
             return k_high
         upper = k_high if high is None else high - 1
+        if high is not None and low > 0:
+            # Both ends run in full: the line through them on log-log axes
+            # is closer than the estimate, whose noise is a few per cent.
+            k = _crossing(low, errors[low], high, errors[high], target)
+        else:
+            # The search starts near K, where the scale is right, not at low + 1.
+            start = max(low + 1, min(upper, int(k * _LOCAL)))
+            k = estimate.smallest(target / ratio, start, upper + 1)
         # Past `upper` means nothing below `high` is predicted to meet: then
         # high - 1 is the run that proves it.
-        # The search starts near K, where the scale is right, not at low + 1.
-        start = max(low + 1, min(upper, int(k * _LOCAL)))
-        k = min(estimate.smallest(target / ratio, start, upper + 1), upper)
+        k = min(max(k, low + 1), upper)
+
+
+def _crossing(k0: int, e0: float, k1: int, e1: float, target: float) -> int:
+    """The first integer K at which the log-log line through two trials meets `target`."""
+    if e0 <= 0 or e1 <= 0 or e0 <= e1 or target <= 0:
+        return (k0 + k1) // 2
+    slope = math.log(e1 / e0) / math.log(k1 / k0)
+    return math.ceil(k0 * (target / e0) ** (1.0 / slope) - 1e-9)
 
 
 class _Estimate:
@@ -217,11 +239,12 @@ class _Estimate:
 
     The histogram is a strided subsample's (at most _SAMPLE_PIXELS pixels),
     its colours merged into bins of their top bits (as quantize's coarse
-    levels) until at most _ESTIMATE_BINS remain. One greedy k-means++ and a
-    rough Lloyd run on the bins' means give the error, plus the fixed error
-    of replacing each colour by its bin's mean. It runs in RGB whatever the
-    space and tracks quantize's error only in shape (0.6-1.0 times it on the
-    corpus, drifting with K): the scale comes from the nearest full run.
+    levels): the coarsest level with at least _ESTIMATE_BINS bins and
+    _BINS_PER_CLUSTER per cluster. One greedy k-means++ and at most
+    _ESTIMATE_STEPS plain Lloyd steps on the bins' means give the error,
+    plus the fixed error of replacing each colour by its bin's mean, times
+    K^-_DRIFT. It runs in RGB whatever the space and tracks quantize's error
+    only in shape: the scale comes from the last full run.
     """
 
     def __init__(self, pixels: np.ndarray) -> None:
@@ -265,7 +288,8 @@ class _Estimate:
                 rng = np.random.default_rng(k)
                 centers = _kmeans_plusplus(points, weights, k, rng)
                 error = _lloyd_error(points, weights, centers, _ESTIMATE_STEPS)
-            self.cache[k] = (max(error, 0.0) + floor) / self.values
+            # K^-_DRIFT: the estimate falls a little slower than quantize's error.
+            self.cache[k] = (max(error, 0.0) + floor) / self.values * k**-_DRIFT
         return self.cache[k]
 
     def smallest(self, target: float, low: int, high: int) -> int:
