@@ -97,9 +97,10 @@ _FINALISTS = 2
 # scikit-learn from 1.013 to 1.002 on rocket K=32.
 _TRIALS_BASE, _TRIALS_LOG = 2, 2.0
 # Above this K finer levels take labels and bounds from the coarser one
-# (`_State.finer`): at K = 4096 19% faster; at K = 64 and 256 twice as slow
-# (the inherited labels need more steps than a fresh search costs there).
-_INHERIT_ABOVE = 256
+# (`_State.finer`): at K = 4096 19% faster, at 1024 even; at 512 20% slower
+# and at 64 and 256 twice as slow (the inherited labels need more steps than
+# a fresh search costs there).
+_INHERIT_ABOVE = 1024
 # A coarse level counts as settled when at most this fraction of points move.
 _ROUGH_CHANGES = 1e-2
 # Above this K, greedy k-means++ (K passes over the points, each with a dozen
