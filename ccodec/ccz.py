@@ -158,8 +158,9 @@ def encode_quantized(q: Quantized, *, level: int | None = None, coding: str = "a
 
     `coding` is how the indices are stored: ``"zstd"`` (bit-packed rows, one
     zstd frame; what version 1.0 decoders read), ``"rans"`` (context-modelled
-    rANS, `ccodec.rans`; smaller, slower to decode), or ``"auto"``: both are
-    tried and the smaller kept (zstd on a tie). `level` is the zstd level
+    rANS, `ccodec.rans`; smaller, slower to decode; up to `MAX_RANS_WIDTH`
+    columns), or ``"auto"``: each that applies is tried and the smaller kept
+    (zstd on a tie). `level` is the zstd level
     (1-22); by default 19, lowered for very large images where 19 would take
     longer than the quantizer. The rANS coding has no level.
 
@@ -185,7 +186,14 @@ def encode_quantized(q: Quantized, *, level: int | None = None, coding: str = "a
     candidates = []
     for name in codings:
         payload = _ENCODERS[name](labels, k, bits, level)
-        candidates.append((len(payload), CODINGS[name], payload))
+        shape = Header(
+            1, 0, HEADER_SIZE, width, height, k, channels, bits, CODINGS[name], 0, 0, 0, 0
+        )
+        low, high = _PAYLOAD_BOUNDS[CODINGS[name]](shape)
+        if low <= len(payload) <= high:  # never write what rule 14 refuses
+            candidates.append((len(payload), CODINGS[name], payload))
+    if not candidates:
+        raise OptionError(f"the {coding} coding cannot hold this image within the format's bounds.")
     _, coding_id, payload = min(candidates, key=lambda c: c[:2])
     uses_1_1 = bits == 16 or coding_id != CODING_ZSTD or bool(metadata)
     header = _HEADER.pack(

@@ -623,3 +623,11 @@ def test_rans_is_refused_above_16384_columns_and_auto_falls_back_to_zstd():
     assert decode(encode_quantized(narrow, coding="rans")) == narrow
     with pytest.raises(UnsupportedError, match="16,385 pixels wide"):
         read_header(_patch(RANS, "I", 12, 16385))
+
+
+def test_a_payload_outside_rule_14_is_never_written(monkeypatch):
+    # A rANS encoder gone wrong: auto falls back to zstd, coding="rans" refuses.
+    monkeypatch.setitem(ccodec.ccz._ENCODERS, "rans", lambda labels, k, bits, level: b"")
+    assert encode_quantized(EXAMPLE) == GOOD
+    with pytest.raises(OptionError, match="rans coding cannot hold this image"):
+        encode_quantized(EXAMPLE, coding="rans")
