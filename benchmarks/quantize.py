@@ -5,6 +5,7 @@ Run from the repository root (see benchmarks/README.md):
     python benchmarks/quantize.py                      # every image, every K
     python benchmarks/quantize.py --images astronaut --k 16 --k 256
     python benchmarks/quantize.py --scale              # the 24-megapixel case only
+    python benchmarks/quantize.py --large-k --images astronaut   # K = 512 .. 16384, ccodec only
 
 Every peer sees the same pixels. MSE is over all H x W x C values scaled to
 [0, 1], alpha included. scikit-learn's centres are rounded to 8 bits and the
@@ -36,6 +37,7 @@ from ccodec.metrics import mse
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = REPO.parent / "shared" / "corpus"
 DEFAULT_KS = (2, 5, 10, 16, 20, 32, 50, 64, 128, 256)
+LARGE_KS = (512, 1024, 4096, 16384)
 SCALE_SIZE = (6000, 4000)
 
 
@@ -221,6 +223,29 @@ def print_summary(cells: list[Cell]) -> None:
         )
 
 
+def run_large_k(paths: list[Path], ks: tuple[int, ...]) -> None:
+    """ccodec alone above 256 colours (the peers stop at 256): time, MSE and PSNR."""
+    print("\n### Large K (ccodec only)\n")
+    print("| image | K | colours | ccodec s | CPU s | MSE | PSNR dB | labels |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for path in paths:
+        pixels = load(path)
+        colours = len(
+            np.unique(pixels.reshape(-1, pixels.shape[-1] if pixels.ndim == 3 else 1), axis=0)
+        )
+        for k in ks:
+            wall, cpu = time.perf_counter(), time.process_time()
+            q = ccodec.quantize(pixels, k, seed=0)
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            error = mse(q.to_array(), pixels)
+            psnr = "inf" if error == 0 else f"{10 * np.log10(1 / error):.2f}"
+            print(
+                f"| {path.stem} | {k} | {colours:,} | {wall:.2f} | {cpu:.2f} | {error:.3e} | "
+                f"{psnr} | {q.labels.dtype} |"
+            )
+            sys.stdout.flush()
+
+
 def make_scale_image(corpus: Path, size: tuple[int, int] = SCALE_SIZE) -> Image.Image:
     """A deterministic 6000 x 4000 RGB 'photo' with millions of distinct colours.
 
@@ -304,6 +329,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--images", nargs="+", help="image names without .png (default: all)")
     parser.add_argument("--scale", action="store_true", help="run only the 24 MP case")
     parser.add_argument("--scale-k", type=int, default=256)
+    parser.add_argument("--large-k", action="store_true", help="ccodec only, K = 512 .. 16384")
     args = parser.parse_args(argv)
     if not args.corpus.is_dir():
         sys.exit(f"{args.corpus}: corpus directory not found (use --corpus)")
@@ -313,8 +339,14 @@ def main(argv: list[str] | None = None) -> None:
     paths = sorted(args.corpus.glob("*.png"))
     if args.images:
         paths = [p for p in paths if p.stem in args.images]
+    print(
+        f"numpy {np.__version__}, {os.cpu_count()} CPUs, ccodec {ccodec.__version__}, "
+        f"load average {_load()} (other processes slow every timing)"
+    )
+    if args.large_k:
+        run_large_k(paths, tuple(args.k or LARGE_KS))
+        return
     ks = args.k or DEFAULT_KS
-    print(f"numpy {np.__version__}, {os.cpu_count()} CPUs, ccodec {ccodec.__version__}")
     warm_up()
     all_cells = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -326,6 +358,11 @@ def main(argv: list[str] | None = None) -> None:
             sys.stdout.flush()
             all_cells += cells
     print_summary(all_cells)
+    print(f"- load average at the end: {_load()}")
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 if __name__ == "__main__":
