@@ -19,7 +19,9 @@ The steps, each chosen by measurement (benchmarks/quantize.py):
 4. Lloyd on each finer level from the previous centres, with Yinyang group
    bounds (few points are looked at once the centres settle) and
    over-relaxed steps; on the full histogram until at most `tol` of the
-   pixels change label in a step;
+   pixels change label in a step (``tol * K / 256`` above K = 256). Above
+   K = 1024 a finer level inherits labels and bounds from the coarser one
+   instead of searching every point against all K centres;
 5. rounding: centres to 8 bits, colours re-assigned to the rounded palette,
    re-centred while that lowers the error; pixel labels by table look-up.
 
