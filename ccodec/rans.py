@@ -68,7 +68,7 @@ def encode_labels(labels: np.ndarray, k: int) -> bytes:
         raise OptionError(f"labels must be integers, not {labels.dtype}.")
     if int(labels.min()) < 0 or int(labels.max()) >= k:
         raise OptionError(f"labels must lie in 0..{k - 1}.")
-    return _encode(labels.astype(np.int64), int(k))
+    return _encode(labels.astype(np.uint8 if k <= 256 else np.uint16), int(k))
 
 
 def decode_labels(payload: bytes | memoryview, width: int, height: int, k: int) -> np.ndarray:
@@ -223,9 +223,9 @@ def _neighbours(bands: np.ndarray) -> dict[str, np.ndarray]:
 
 def _pattern(near: dict[str, np.ndarray]) -> np.ndarray:
     """Stage-1 context of every pixel: bit i set when the i-th pair of _PAIRS is equal."""
-    out = np.zeros(near["L"].shape, np.int64)
+    out = np.zeros(near["L"].shape, np.uint8)
     for bit, (a, b) in enumerate(_PAIRS):
-        out |= (near[a] == near[b]).astype(np.int64) << bit
+        out |= (near[a] == near[b]).view(np.uint8) << np.uint8(bit)
     return out
 
 
@@ -270,22 +270,25 @@ def _encode(labels: np.ndarray, k: int, band: int | None = None) -> bytes:
     model = _Model(k)
     band = min(height, _default_band(width, height) if band is None else band)
     bands = -(-height // band)
-    rows = np.pad(labels, ((0, bands * band - height), (0, 0)), mode="edge")
+    rows = labels
+    if bands * band > height:
+        rows = np.concatenate([labels, labels[-1:].repeat(bands * band - height, axis=0)])
     value = rows.reshape(bands, band, width)
     near = _neighbours(value)
     ctx1 = _pattern(near)
-    sym1 = np.full(value.shape, ESCAPE, np.int64)
+    sym1 = np.full(value.shape, ESCAPE, np.uint8)
     for i in range(ESCAPE - 1, -1, -1):
         sym1[value == near[_PAIRS[i][0]]] = i
     escaped = sym1 == ESCAPE
-    left = near["L"][escaped]
-    lit = value[escaped]
+    left = near["L"][escaped].astype(np.int64)
+    lit = value[escaped].astype(np.int64)
     if k <= 256:
         literal_ctx, literal_sym = [left], [lit]
     else:
         literal_ctx, literal_sym = [left >> model.shift, lit >> 8], [lit >> 8, lit & 255]
 
-    counts = [np.bincount((ctx1 * STAGE1_SYMBOLS + sym1).ravel(), minlength=STAGE1_CONTEXTS * 5)]
+    stage1 = ctx1.astype(np.int32) * STAGE1_SYMBOLS + sym1
+    counts = [np.bincount(stage1.ravel(), minlength=STAGE1_CONTEXTS * 5)]
     for (contexts, symbols), c, s in zip(
         model.literal_shapes, literal_ctx, literal_sym, strict=True
     ):
@@ -308,7 +311,7 @@ def _encode(labels: np.ndarray, k: int, band: int | None = None) -> bytes:
         fp = np.zeros(value.shape, np.uint16)
         bp = np.zeros(value.shape, np.uint16)
         if i == 0:
-            fp[...], bp[...] = f[c, s], starts[c, s]
+            fp[...], bp[...] = f.ravel()[stage1], starts.ravel()[stage1]
         else:
             fp[escaped], bp[escaped] = f[c, s], starts[c, s]
         stages.append((_skew(fp, np.uint16), _skew(bp, np.uint16)))
