@@ -640,10 +640,11 @@ def _decode_rans(payload: memoryview, header: Header) -> np.ndarray:
 
 
 def _rans_bounds(header: Header) -> tuple[int, int]:
-    """Loose bounds that hold whatever the rANS model: a stream of at least one byte, at
-    most 3 symbols a pixel of at most 16 bits each, a few words a row, a table under 1 MiB."""
+    """Loose bounds that hold whatever the stream's choices: at least one byte; at most
+    3 words a pixel over at most 2H - 1 coded rows (bands are padded), a state per row,
+    and a table frame under 1 MiB."""
     pixels = header.width * header.height
-    return 1 + _CRC.size, 6 * pixels + 16 * header.height + (1 << 20)
+    return 1 + _CRC.size, 12 * pixels + 8 * header.height + (1 << 20)
 
 
 # -- the coding table ----------------------------------------------------------------
