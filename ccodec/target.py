@@ -3,15 +3,17 @@
 `quantize_to_target` runs `quantize` in full only at the K it needs: the one
 it returns and K - 1, the run that shows K is the smallest, plus one or two
 more when a prediction misses. The predictions come from a cheap estimate
-of the error at every K: one k-means run (greedy k-means++ and rough Lloyd,
-quantize's own) on the coarse histogram of a subsample, a few milliseconds
-per K. The estimate follows the shape of quantize's error against K, not
-its scale (quantize's error is 1.03-1.14 times it on the corpus at K = 4..93),
-so each full run rescales it and the next K is the smallest the rescaled
-estimate says meets the target. The first full run is one below that: if
-the prediction is right, that is the K - 1 run the proof needs anyway, and
-the second run is the answer. Once full runs bracket the answer, the next K
-comes from the log-log line through them instead (the estimate's noise, a
+of the error at every K: one k-means run (quantize's greedy k-means++, a few
+plain Lloyd steps) on the coarse histogram of a subsample, a few
+milliseconds per K. The estimate follows the shape of quantize's error
+against K, not its scale (quantize's error is 0.94-1.24 times it on the
+corpus at K = 4..93, mostly near 1.07),
+so the first full run is one below the smallest K the estimate says
+meets: if the prediction is right, that is the K - 1 run the proof needs
+anyway, and the second run is the answer. After that the full runs set the
+scale: the next K is where the line from the last run, with the estimate's
+slope over a wide step, crosses the target, and once full runs bracket the
+answer, where the log-log line through them does (the estimate's noise, a
 few per cent, is a K or two at K near 50).
 
 Work is reused in three ways: estimates are cached by K, full runs are
@@ -58,15 +60,16 @@ __all__ = ["TargetQuantized", "quantize_to_target"]
 _SAMPLE_PIXELS = 1 << 16
 _ESTIMATE_BINS = 512
 _BINS_PER_CLUSTER = 8
-_ESTIMATE_STEPS = 10
+_ESTIMATE_STEPS = 4
 _BLOCK_ELEMENTS = 1 << 16
-# quantize's error over the estimate is about c K^-_DRIFT (c 1.03-1.14 on the
+# quantize's error over the estimate is about c K^-_DRIFT (c 0.94-1.24 on the
 # corpus at K = 4..93, mostly near 1.07); the estimate includes K^-_DRIFT and
 # c is taken as _FIRST_RATIO until a full run measures it.
 _DRIFT = 0.048
 _FIRST_RATIO = 1.07
-# Later predictions search up from this fraction of the last K.
-_LOCAL = 0.8
+# With a full run on one side of the answer only, the estimate's slope is
+# taken between its K and this many times (or a this-th of) it.
+_BASELINE = 1.5
 # The default largest K: the classic 8-bit palette (quantize goes further).
 _DEFAULT_K_MAX = 256
 
@@ -187,11 +190,13 @@ def _find(
     """The smallest K whose full run meets `target`, with K - 1's full run failing.
 
     Keeps a bracket of full runs: `low` fails (0 stands for "nothing below
-    1"), `high` meets (None until one does). Each next full run is at the
-    smallest K the estimate, scaled by the ratio of full error to estimate at
-    the last full run, says meets; one below that the first time (a first
-    guess one low costs nothing when it is right: K - 1 must be run anyway),
-    and high - 1 when the estimate says nothing below `high` meets.
+    1"), `high` meets (None until one does). The first full run is one
+    below the smallest K the estimate (times _FIRST_RATIO) says meets: when
+    that is right, it is the K - 1 run the proof needs anyway. Then, with
+    one side known, the next K is where the line from the last run, with the
+    estimate's slope over a _BASELINE step, crosses the target; with both,
+    where the line through them does; high - 1 when nothing below `high` is
+    predicted to meet.
     """
     low, high = 0, None
     errors: dict[int, float] = {}
@@ -218,9 +223,15 @@ def _find(
             # is closer than the estimate, whose noise is a few per cent.
             k = _crossing(low, errors[low], high, errors[high], target)
         else:
-            # The search starts near K, where the scale is right, not at low + 1.
-            start = max(low + 1, min(upper, int(k * _LOCAL)))
-            k = estimate.smallest(target / ratio, start, upper + 1)
+            # One side only: the line from this run with the slope of the
+            # estimate over a wide step (its noise from K to K + 1 is as
+            # large as the change), toward the side the target lies on.
+            other = round(k * _BASELINE) if high is None else max(1, round(k / _BASELINE))
+            other = min(max(other, 1), k_high)
+            if other != k and estimate(other) > 0:
+                k = _crossing(k, error, other, error * estimate(other) / estimate(k), target)
+            else:
+                k = estimate.smallest(target / ratio, low + 1, upper + 1)
         # Past `upper` means nothing below `high` is predicted to meet: then
         # high - 1 is the run that proves it.
         k = min(max(k, low + 1), upper)
@@ -228,6 +239,8 @@ def _find(
 
 def _crossing(k0: int, e0: float, k1: int, e1: float, target: float) -> int:
     """The first integer K at which the log-log line through two trials meets `target`."""
+    if k0 > k1:
+        k0, e0, k1, e1 = k1, e1, k0, e0
     if e0 <= 0 or e1 <= 0 or e0 <= e1 or target <= 0:
         return (k0 + k1) // 2
     slope = math.log(e1 / e0) / math.log(k1 / k0)
