@@ -47,7 +47,8 @@ _LITERAL_CONTEXT_BITS = 8
 MODEL_VERSION = 0
 _PREFIX = struct.Struct("<BII")  # model version, band height, table frame length
 _MAX_WEIGHT_CODE = 255
-_ZSTD_LEVEL = 19
+# Level 15: tables within 1% of level 19 at a third of its time (38 -> 13 ms at K = 256).
+_ZSTD_LEVEL = 15
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 
