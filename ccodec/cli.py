@@ -714,13 +714,19 @@ def _print_ccz_info(path: Path, info: CczInfo) -> None:
         click.echo(f"  {label:<16}{value}")
     click.echo("  colours")
     color = _use_color(sys.stdout, os.environ)
-    for start in range(0, len(info.palette), SWATCHES_PER_LINE):
-        entries = info.palette[start : start + SWATCHES_PER_LINE]
+    shown = info.palette[:MAX_SWATCHES]
+    for start in range(0, len(shown), SWATCHES_PER_LINE):
+        entries = shown[start : start + SWATCHES_PER_LINE]
         line = "    " + "  ".join(_swatch(entry, info.mode, color=color) for entry in entries)
         click.echo(line, color=color)  # click strips escapes unless told they are wanted
+    if len(info.palette) > len(shown):
+        more = len(info.palette) - len(shown)
+        click.echo(f"    ... and {more:,} more (all of them: ccodec stats --json)")
 
 
 SWATCHES_PER_LINE = 6
+# A 65,536-colour palette would print 11,000 lines; the first 256 show its character.
+MAX_SWATCHES = 256
 
 
 def _use_color(stream: TextIO, environ: Mapping[str, str]) -> bool:

@@ -580,6 +580,20 @@ def test_stats_of_a_ccz_file(ccz_file):
     assert "\x1b[" not in result.output  # not a terminal: hex only
 
 
+def test_stats_of_a_large_palette_shows_its_first_entries(tmp_path):
+    # 300 distinct greys at K=300: a lossless 16-bit-index file.
+    grey = np.arange(300 * 2, dtype=np.uint16).reshape(20, 30) // 2
+    pixels = np.repeat((grey % 256).astype(np.uint8)[..., None], 3, axis=2)
+    pixels[..., 1] = (grey // 256).astype(np.uint8)
+    path = tmp_path / "many.ccz"
+    path.write_bytes(ccodec.encode(pixels, 300))
+    result = run("stats", path)
+    assert_ok(result)
+    swatches = result.output.split("colours\n")[1].split("...")[0].split()
+    assert len(swatches) == cli.MAX_SWATCHES
+    assert "... and 44 more (all of them: ccodec stats --json)" in result.output
+
+
 def test_stats_of_a_ccz_file_on_a_colour_terminal(ccz_file, monkeypatch):
     monkeypatch.setattr(cli, "_use_color", lambda stream, environ: True)
     result = run("stats", ccz_file)
