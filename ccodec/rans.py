@@ -69,7 +69,7 @@ def encode_labels(labels: np.ndarray, k: int) -> bytes:
         raise OptionError(f"labels must be integers, not {labels.dtype}.")
     if int(labels.min()) < 0 or int(labels.max()) >= k:
         raise OptionError(f"labels must lie in 0..{k - 1}.")
-    return _encode(labels.astype(np.uint8 if k <= 256 else np.uint16), int(k))
+    return _encode(labels, int(k))
 
 
 def decode_labels(payload: bytes | memoryview, width: int, height: int, k: int) -> np.ndarray:
@@ -203,22 +203,21 @@ _PAIRS = (
     ("LL", "L"),
     ("UU", "U"),
 )
-# (row, column) offset of each neighbour from the pixel being coded
-_OFFSETS = {"L": (0, -1), "U": (-1, 0), "UR": (-1, 1), "UL": (-1, -1), "LL": (0, -2), "UU": (-2, 0)}
 
 
-def _neighbours(bands: np.ndarray) -> dict[str, np.ndarray]:
-    """Each named neighbour of every pixel of (bands, band, W) labels; outside a band: 0."""
-    n, band, width = bands.shape
-    pad = np.zeros((n, band + 2, width + 3), bands.dtype)
-    pad[:, 2:, 2 : width + 2] = bands
+def _neighbours(block: np.ndarray, above: int) -> dict[str, np.ndarray]:
+    """Each named neighbour of every pixel of the (rows, W) `block` below its first
+    `above` rows (at most 2, the rows above the band's part being coded); outside: 0."""
+    rows, width = block.shape
+    pad = np.zeros((rows - above + 2, width + 3), block.dtype)
+    pad[2 - above :, 2 : width + 2] = block
     return {
-        "L": pad[:, 2:, 1 : width + 1],
-        "U": pad[:, 1:-1, 2 : width + 2],
-        "UR": pad[:, 1:-1, 3 : width + 3],
-        "UL": pad[:, 1:-1, 1 : width + 1],
-        "LL": pad[:, 2:, :width],
-        "UU": pad[:, :-2, 2 : width + 2],
+        "L": pad[2:, 1 : width + 1],
+        "U": pad[1:-1, 2 : width + 2],
+        "UR": pad[1:-1, 3 : width + 3],
+        "UL": pad[1:-1, 1 : width + 1],
+        "LL": pad[2:, :width],
+        "UU": pad[:-2, 2 : width + 2],
     }
 
 
@@ -244,15 +243,6 @@ def _active(t: int, width: int, band: int) -> tuple[int, int]:
     return max(0, (t - width + 2) // 2), min(band, t // 2 + 1)
 
 
-def _skew(per_pixel: np.ndarray, dtype) -> np.ndarray:
-    """(bands, band, W) values to (steps, band, bands): entry [t, j] is pixel (j, t - 2j)."""
-    bands, band, width = per_pixel.shape
-    out = np.zeros((width + 2 * band - 2, band, bands), dtype)
-    rows = np.arange(band)[:, None]
-    out[np.arange(width) + 2 * rows, rows] = per_pixel.transpose(1, 2, 0)
-    return out
-
-
 def _default_band(width: int, height: int) -> int:
     """Rows per band: about a quarter of the width (at least 64), equal bands."""
     target = max(_MIN_BAND, width // 4)
@@ -264,6 +254,14 @@ _MIN_BAND = 64
 
 
 # ---------------------------------------------------------------- encoder
+#
+# Memory: per coded pixel the encoder keeps only the labels (with a zero
+# column in front, for the left neighbour of column 0) and the uint16 stage-1
+# symbol index; contexts are found a block of rows at a time, and each step's
+# frequencies are looked up from the small tables (a 24-megapixel image at
+# K = 256 once took 62-137 bytes a pixel).
+
+_BLOCK_PIXELS = 1 << 20
 
 
 def _encode(labels: np.ndarray, k: int, band: int | None = None) -> bytes:
@@ -271,29 +269,12 @@ def _encode(labels: np.ndarray, k: int, band: int | None = None) -> bytes:
     model = _Model(k)
     band = min(height, _default_band(width, height) if band is None else band)
     bands = -(-height // band)
-    rows = labels
-    if bands * band > height:
-        rows = np.concatenate([labels, labels[-1:].repeat(bands * band - height, axis=0)])
-    value = rows.reshape(bands, band, width)
-    near = _neighbours(value)
-    ctx1 = _pattern(near)
-    sym1 = np.full(value.shape, ESCAPE, np.uint8)
-    for i in range(ESCAPE - 1, -1, -1):
-        sym1[value == near[_PAIRS[i][0]]] = i
-    escaped = sym1 == ESCAPE
-    left = near["L"][escaped].astype(np.int64)
-    lit = value[escaped].astype(np.int64)
-    if k <= 256:
-        literal_ctx, literal_sym = [left], [lit]
-    else:
-        literal_ctx, literal_sym = [left >> model.shift, lit >> 8], [lit >> 8, lit & 255]
-
-    stage1 = ctx1.astype(np.int32) * STAGE1_SYMBOLS + sym1
-    counts = [np.bincount(stage1.ravel(), minlength=STAGE1_CONTEXTS * 5)]
-    for (contexts, symbols), c, s in zip(
-        model.literal_shapes, literal_ctx, literal_sym, strict=True
-    ):
-        counts.append(np.bincount(c * symbols + s, minlength=contexts * symbols))
+    grid = np.zeros((bands, band, width + 1), np.uint8 if k <= 256 else np.uint16)
+    coded = grid.reshape(bands * band, width + 1)
+    coded[:height, 1:] = labels
+    coded[height:, 1:] = labels[-1]
+    stage1 = np.zeros(grid.shape, np.uint16)  # context * STAGE1_SYMBOLS + symbol
+    counts = _count(model, grid, stage1)
     codes = np.concatenate(
         [
             _weight_codes(c.reshape(shape)).ravel()
@@ -301,36 +282,37 @@ def _encode(labels: np.ndarray, k: int, band: int | None = None) -> bytes:
         ]
     )
     freqs = _stage_frequencies(model, codes)
+    tables = [(f.ravel(), (np.cumsum(f, axis=1) - f).ravel()) for f in freqs]
 
-    # Frequency and cumulative start of every coded symbol, in step order:
-    # stage 1 for every pixel, the literal stages for escaped ones (else 0).
-    stages = []
-    for i, (f, c, s) in enumerate(
-        zip(freqs, [ctx1, *literal_ctx], [sym1, *literal_sym], strict=True)
-    ):
-        starts = np.cumsum(f, axis=1) - f
-        fp = np.zeros(value.shape, np.uint16)
-        bp = np.zeros(value.shape, np.uint16)
-        if i == 0:
-            fp[...], bp[...] = f.ravel()[stage1], starts.ravel()[stage1]
-        else:
-            fp[escaped], bp[escaped] = f[c, s], starts[c, s]
-        stages.append((_skew(fp, np.uint16), _skew(bp, np.uint16)))
-    esc = _skew(escaped, bool)
-
+    # Step t's pixels lie W - 1 apart in a band's flat (band, W + 1) rows.
+    flat_grid = grid.reshape(bands, -1)
+    flat_stage1 = stage1.reshape(bands, -1)
     x = np.full((band, bands), RANS_L, np.int64)
     chunks: list[np.ndarray] = []
     for t in range(width + 2 * band - 3, -1, -1):
         j0, j1 = _active(t, width, band)
+        if j0 >= j1:  # only when W = 1: odd steps code nothing
+            continue
+        first = j0 * (width - 1) + t + 1
+        # at W = 1 a single row is active and the step (0) is replaced by any other
+        at = slice(first, first + (j1 - j0 - 1) * (width - 1) + 1, max(width - 1, 1))
         xs = x[j0:j1]
-        e = esc[t, j0:j1]
+        s1 = flat_stage1[:, at].T
+        e = s1 % STAGE1_SYMBOLS == ESCAPE
         if e.any():
             xe = xs[e]
-            for fp, bp in reversed(stages[1:]):
-                _encode_step(xe, fp[t, j0:j1][e], bp[t, j0:j1][e], chunks)
+            value = flat_grid[:, at].T[e].astype(np.int64)
+            before = slice(at.start - 1, at.stop - 1, at.step)
+            left = flat_grid[:, before].T[e].astype(np.int64)
+            stages = zip(
+                tables[1:], model.literal_shapes, *_literal(model, left, value), strict=True
+            )
+            for (f, start), (_, symbols), c, s in reversed(list(stages)):
+                index = c * symbols + s
+                _encode_step(xe, f[index], start[index], chunks)
             xs[e] = xe
-        fp, bp = stages[0]
-        _encode_step(xs, fp[t, j0:j1], bp[t, j0:j1], chunks)
+        f, start = tables[0]
+        _encode_step(xs, f[s1], start[s1], chunks)
     chunks.reverse()
     words = np.concatenate(chunks).astype("<u2") if chunks else np.zeros(0, "<u2")
     table = zstandard.ZstdCompressor(
@@ -344,6 +326,43 @@ def _encode(labels: np.ndarray, k: int, band: int | None = None) -> bytes:
             words.tobytes(),
         ]
     )
+
+
+def _literal(model: _Model, left: np.ndarray, value: np.ndarray):
+    """(contexts, symbols) of each literal stage for escaped pixels' left neighbours and values."""
+    if model.k <= 256:
+        return [left], [value]
+    return [left >> model.shift, value >> 8], [value >> 8, value & 255]
+
+
+def _count(model: _Model, grid: np.ndarray, stage1: np.ndarray) -> list[np.ndarray]:
+    """Fill `stage1` for every pixel of the (bands, band, W + 1) `grid` (column 0 unused)
+    and return each stage's symbol counts, flat per (context, symbol)."""
+    bands, band, width = grid.shape[0], grid.shape[1], grid.shape[2] - 1
+    counts = [np.zeros(STAGE1_CONTEXTS * STAGE1_SYMBOLS, np.int64)]
+    counts += [np.zeros(c * s, np.int64) for c, s in model.literal_shapes]
+    rows = max(1, _BLOCK_PIXELS // width)
+    for b in range(bands):
+        for r0 in range(0, band, rows):
+            r1 = min(band, r0 + rows)
+            above = min(r0, 2)
+            near = _neighbours(grid[b, r0 - above : r1, 1:], above)
+            value = grid[b, r0:r1, 1:]
+            sym1 = np.full(value.shape, ESCAPE, np.uint8)
+            for i in range(ESCAPE - 1, -1, -1):
+                sym1[value == near[_PAIRS[i][0]]] = i
+            out = stage1[b, r0:r1, 1:]
+            np.multiply(_pattern(near), STAGE1_SYMBOLS, out=out, dtype=np.uint16)
+            out += sym1
+            counts[0] += np.bincount(out.ravel(), minlength=len(counts[0]))
+            escaped = sym1 == ESCAPE
+            left = near["L"][escaped].astype(np.int64)
+            lit = value[escaped].astype(np.int64)
+            for i, ((_, symbols), c, s) in enumerate(
+                zip(model.literal_shapes, *_literal(model, left, lit), strict=True), 1
+            ):
+                counts[i] += np.bincount(c * symbols + s, minlength=len(counts[i]))
+    return counts
 
 
 def _encode_step(xs: np.ndarray, f: np.ndarray, start: np.ndarray, chunks: list) -> None:

@@ -1,3 +1,3 @@
-"""The atheris harness is run by hand (see its docstring), never collected by pytest."""
+"""The atheris harnesses are run by hand (see their docstrings), never collected by pytest."""
 
-collect_ignore = ["fuzz_decode.py"]
+collect_ignore = ["fuzz_decode.py", "fuzz_rans.py"]
