@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from ccodec import OptionError, bits_per_pixel, mse, psnr
+from ccodec import OptionError, bits_per_pixel, metrics, mse, psnr
 
 
 def test_mse_hand_computed():
@@ -44,3 +44,13 @@ def test_psnr():
 
 def test_bits_per_pixel():
     assert bits_per_pixel(100, 20, 10) == 4.0
+
+
+@pytest.mark.parametrize("block", [1, 7, 1 << 22])
+def test_mse_in_blocks_is_exact(monkeypatch, block):
+    monkeypatch.setattr(metrics, "_BLOCK", block)
+    rng = np.random.default_rng(5)
+    a = rng.integers(0, 256, (13, 11, 3), dtype=np.uint8)
+    b = rng.integers(0, 256, (13, 11, 3), dtype=np.uint8)
+    squares = int(((a.astype(np.int64) - b) ** 2).sum())
+    assert metrics.mse(a, b) == squares / a.size / 255.0**2
