@@ -277,7 +277,7 @@ def _metadata_chunks(info: Mapping) -> bytes:
     if len(metadata) > MAX_METADATA_BYTES:
         raise OptionError(
             f"metadata (ICC profile and text) takes {len(metadata):,} bytes; a .ccz header "
-            f"holds at most {MAX_METADATA_BYTES:,}."
+            f"holds at most {MAX_METADATA_BYTES:,} (ccodec encode --strip leaves it out)."
         )
     return metadata
 

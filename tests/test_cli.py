@@ -1092,6 +1092,15 @@ def test_encode_keeps_icc_profile_and_text_in_the_ccz_unless_stripped(tmp_path):
     assert len(bare) < (tmp_path / "kept.ccz").stat().st_size
 
 
+def test_encode_with_a_profile_too_big_for_the_header_says_to_strip(tmp_path):
+    source, output = tmp_path / "huge-profile.png", tmp_path / "out.ccz"
+    pixels = np.zeros((4, 4, 3), np.uint8)
+    Image.fromarray(pixels).save(source, icc_profile=bytes(70_000))
+    assert_error(run("encode", source, "-k", 2, output), "65,495", "--strip")
+    assert not output.exists()
+    assert_ok(run("encode", source, "-k", 2, output, "-q", "--strip"))
+
+
 def test_metadata_goes_from_png_through_ccz_to_png(tmp_path):
     source = tmp_path / "meta.png"
     icc = _png_with_metadata(source)
