@@ -27,6 +27,7 @@ from .errors import (
     UnsupportedError,
 )
 from .quantize import MODES, Quantized
+from .zstdframe import decompress_exact
 
 __all__ = [
     "CODINGS",
@@ -72,7 +73,6 @@ MAX_K = 1 << 16
 #: (about 0.12 ms a step here), so a 100-byte file 89 million pixels wide
 #: would otherwise take hours to refuse.
 MAX_RANS_WIDTH = 1 << 14
-_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 #: Images with more pixels are refused unless the caller raises the limit:
 #: the same number as Pillow's ``Image.MAX_IMAGE_PIXELS``.
@@ -548,39 +548,14 @@ def _zstd_bounds(header: Header) -> tuple[int, int]:
 
 
 def _decompress(payload: memoryview, raw_size: int) -> bytes:
-    """Decompress exactly `raw_size` bytes, refusing frames that claim otherwise.
-
-    python-zstandard allocates whatever content size a frame declares, so the
-    frame header is read and checked first (rule 20); then rule 21.
-    """
-    if bytes(payload[:4]) != _ZSTD_MAGIC:
-        raise CorruptError("corrupt payload: not a zstd frame")
-    try:
-        params = zstandard.get_frame_parameters(payload)
-    except zstandard.ZstdError as exc:
-        raise CorruptError(f"corrupt payload: {exc}") from exc
-    if params.content_size == zstandard.CONTENTSIZE_UNKNOWN:
-        raise CorruptError("corrupt payload: frame does not declare its content size")
-    if params.content_size != raw_size:
-        raise CorruptError(
-            f"corrupt payload: frame declares {params.content_size} bytes, "
-            f"the header implies {raw_size}"
-        )
-    if params.dict_id != 0:
-        raise CorruptError("corrupt payload: frame needs a zstd dictionary")
-    if not params.has_checksum:
-        raise CorruptError("corrupt payload: frame has no checksum")
-    try:
-        raw = zstandard.ZstdDecompressor().decompress(
-            payload, max_output_size=raw_size, allow_extra_data=False
-        )
-    except zstandard.ZstdError as exc:
-        if "checksum" in str(exc).lower():
-            raise ChecksumError(f"payload checksum mismatch: the file is damaged ({exc})") from exc
-        raise CorruptError(f"corrupt payload: {exc}") from exc
-    if len(raw) != raw_size:
-        raise CorruptError(f"corrupt payload: {len(raw)} bytes decompressed, expected {raw_size}")
-    return raw
+    """The zstd coding's rows: rule 20 (the frame header), then rule 21."""
+    return decompress_exact(
+        payload,
+        raw_size,
+        subject="payload",
+        expected=f"the header implies {raw_size}",
+        checksum=True,
+    )
 
 
 def _pack_rows(labels: np.ndarray, bits: int) -> bytes:

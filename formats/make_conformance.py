@@ -667,7 +667,7 @@ def _invalid_rans() -> dict[str, tuple[Callable[[], bytes], str, str, str]]:
                 replace(rn, palette=rn.palette[:5], labels=rn.labels % 5, payload=with_crc(stream))
             ),
             "CorruptError",
-            "rANS frequency table declares",
+            "rANS frequency table: frame declares",
             "a stream coded for K=6 under a header that says K=5",
         ),
         "rans_width_16385": (
