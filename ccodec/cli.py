@@ -700,6 +700,7 @@ def _print_ccz_info(path: Path, info: CczInfo) -> None:
         ("mode", info.mode),
         ("K", str(info.k)),
         ("bits per index", str(info.bits)),
+        ("coding", info.coding),
         ("version", info.version),
         ("header+palette", f"{info.header_bytes:,} bytes"),
         ("palette", f"{info.palette_bytes:,} bytes"),
@@ -707,6 +708,10 @@ def _print_ccz_info(path: Path, info: CczInfo) -> None:
         ("total", f"{info.total_bytes:,} bytes"),
         ("bits per pixel", f"{info.bpp:.3f}"),
     ]
+    if info.icc_profile_bytes:
+        lines.append(("ICC profile", f"{info.icc_profile_bytes:,} bytes"))
+    # One line each, whatever the text holds.
+    lines += [(f"text {key}", value.replace("\n", "\\n")) for key, value in info.text]
     if info.mse is not None:
         lines += [("MSE", f"{info.mse:.6g}"), ("PSNR", f"{_decibels(info.psnr)} dB")]
     click.echo(f"{path.name}: .ccz file")

@@ -568,6 +568,7 @@ def test_stats_of_a_ccz_file(ccz_file):
     assert fields["size"] == "24x16"
     assert (fields["mode"], fields["K"], fields["bits per index"]) == ("RGB", "8", "4")
     assert fields["version"] == "1.0"
+    assert fields["coding"] == ccodec.read_header(ccz_file.read_bytes()).coding
     assert fields["header+palette"] == f"{40 + 8 * 3 + 4} bytes"
     assert fields["palette"] == f"{8 * 3} bytes"
     assert fields["payload"] == f"{size - 68:,} bytes"
@@ -1099,6 +1100,17 @@ def test_encode_with_a_profile_too_big_for_the_header_says_to_strip(tmp_path):
     assert_error(run("encode", source, "-k", 2, output), "65,495", "--strip")
     assert not output.exists()
     assert_ok(run("encode", source, "-k", 2, output, "-q", "--strip"))
+
+
+def test_stats_of_a_ccz_file_shows_its_metadata(tmp_path):
+    source = tmp_path / "meta.png"
+    icc = _png_with_metadata(source)
+    assert_ok(run("encode", source, "-k", 4, tmp_path / "meta.ccz", "-q"))
+    result = run("stats", tmp_path / "meta.ccz")
+    assert_ok(result)
+    fields = dict(re.findall(r"^  (\S.*?)\s{2,}(.*)$", result.output, re.MULTILINE))
+    assert fields["ICC profile"] == f"{len(icc):,} bytes"
+    assert (fields["text Title"], fields["text Author"]) == ("harbour", "Zoë")
 
 
 def test_metadata_goes_from_png_through_ccz_to_png(tmp_path):
