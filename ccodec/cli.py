@@ -592,7 +592,7 @@ def _looks_like_ccz(path: Path) -> bool:
 def _read_ccz_bytes(path: Path, max_pixels: int) -> bytes:
     """The bytes of a .ccz file, reading no more than its header announces (+1 to see extra)."""
     limit = max_pixels or None
-    with open_input(path) as fp:
+    with open_input(path, seekable=False) as fp:
         head = fp.read(HEADER_SIZE)
         try:
             header = read_header(head, max_pixels=limit)

@@ -46,13 +46,14 @@ _READ_ERRORS = {
 
 
 @contextlib.contextmanager
-def open_input(path: str | os.PathLike) -> Iterator[BinaryIO]:
+def open_input(path: str | os.PathLike, *, seekable: bool = True) -> Iterator[BinaryIO]:
     """`path` opened for binary reading; failing to open it raises a one-line `InputError`.
 
-    ``-`` is standard input, read whole (a pipe cannot seek).
+    ``-`` is standard input: read whole (at most `MAX_STDIN_BYTES`) when the
+    caller needs to seek, the stream itself when it reads straight through.
     """
     if str(path) == STDIN:
-        yield io.BytesIO(read_stdin())
+        yield io.BytesIO(read_stdin()) if seekable else _stdin_stream()
         return
     try:
         fp = open(path, "rb")  # noqa: SIM115 -- closed below, after the errors are mapped
@@ -63,12 +64,29 @@ def open_input(path: str | os.PathLike) -> Iterator[BinaryIO]:
         yield fp
 
 
+# More than any image Pillow opens by default (89 megapixels of uncompressed
+# RGBA is 358 MB); an endless pipe stops here instead of exhausting memory.
+MAX_STDIN_BYTES = 1 << 30
+_STDIN_CHUNK = 1 << 20
+
+
 def read_stdin() -> bytes:
-    """All of standard input as bytes; `InputError` when it is a terminal."""
+    """All of standard input as bytes; `InputError` when it is a terminal or too long."""
+    stream = _stdin_stream()
+    chunks, total = [], 0
+    while chunk := stream.read(_STDIN_CHUNK):
+        total += len(chunk)
+        if total > MAX_STDIN_BYTES:
+            raise InputError(f"-: standard input holds more than {MAX_STDIN_BYTES:,} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _stdin_stream() -> BinaryIO:
     stream = sys.stdin
     if stream is None or stream.isatty():
         raise InputError("-: standard input is a terminal; pipe an image in, or name a file")
-    return getattr(stream, "buffer", stream).read()
+    return getattr(stream, "buffer", stream)
 
 
 def open_image(path: str | os.PathLike) -> Image.Image:
@@ -117,7 +135,7 @@ def metadata(image: Image.Image) -> dict:
     profile = image.info.get("icc_profile")
     if isinstance(profile, bytes) and profile:
         kept["icc_profile"] = profile
-    if image.format in (None, "PNG"):
+    if image.format in (None, "PNG", "CCZ"):
         text = getattr(image, "text", None)  # a PNG file's text includes chunks after the pixels
         entries = text if isinstance(text, dict) else image.info
         kept.update(

@@ -16,7 +16,7 @@ from click.testing import CliRunner, Result
 from PIL import Image
 
 import ccodec
-from ccodec import batch, cli
+from ccodec import batch, cli, images
 from ccodec.cli import main
 
 SUMMARY = re.compile(
@@ -1037,6 +1037,42 @@ def test_decode_reads_stdin_and_writes_stdout_with_a_format(ccz_file):
     assert np.array_equal(pixels, ccodec.decode(ccz_file.read_bytes()).to_array())
 
 
+class _EndlessZeros(io.RawIOBase):
+    """A pipe that never ends, counting what is read from it."""
+
+    def __init__(self) -> None:
+        self.taken = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        buffer[:] = bytes(len(buffer))
+        self.taken += len(buffer)
+        return len(buffer)
+
+
+def test_decode_reads_only_the_header_of_an_endless_pipe(tmp_path):
+    pipe = _EndlessZeros()
+    result = CliRunner().invoke(
+        main, ["decode", "-", str(tmp_path / "o.png")], input=io.BufferedReader(pipe)
+    )
+    assert_error(result, "-: not a .ccz file")
+    assert 0 < pipe.taken < 1 << 20
+    assert os.listdir(tmp_path) == []
+
+
+def test_encode_refuses_an_endless_pipe(monkeypatch, tmp_path):
+    monkeypatch.setattr(images, "MAX_STDIN_BYTES", 3 << 20)
+    pipe = _EndlessZeros()
+    result = CliRunner().invoke(
+        main, ["encode", "-", "-k", "2", str(tmp_path / "o.ccz")], input=io.BufferedReader(pipe)
+    )
+    assert_error(result, "-: standard input holds more than 3,145,728 bytes")
+    assert pipe.taken <= (3 << 20) + (2 << 20)
+    assert os.listdir(tmp_path) == []
+
+
 def test_decode_to_stdout_needs_a_format(ccz_file):
     assert_error(_invoke(["decode", ccz_file, "-"]), "standard output needs --format")
 
@@ -1111,6 +1147,15 @@ def test_stats_of_a_ccz_file_shows_its_metadata(tmp_path):
     fields = dict(re.findall(r"^  (\S.*?)\s{2,}(.*)$", result.output, re.MULTILINE))
     assert fields["ICC profile"] == f"{len(icc):,} bytes"
     assert (fields["text Title"], fields["text Author"]) == ("harbour", "Zoë")
+
+
+def test_re_encoding_a_ccz_keeps_its_metadata(tmp_path):
+    source = tmp_path / "meta.png"
+    icc = _png_with_metadata(source)
+    assert_ok(run("encode", source, "-k", 4, tmp_path / "first.ccz", "-q"))
+    assert_ok(run("encode", tmp_path / "first.ccz", "-k", 2, tmp_path / "second.ccz", "-q"))
+    info = ccodec.decode((tmp_path / "second.ccz").read_bytes()).info
+    assert info == {"icc_profile": icc, "Title": "harbour", "Author": "Zoë"}
 
 
 def test_metadata_goes_from_png_through_ccz_to_png(tmp_path):
