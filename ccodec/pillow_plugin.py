@@ -25,6 +25,7 @@ from .ccz import (
 )
 from .codec import encode
 from .errors import CczError
+from .quantize import pillow_info
 
 __all__ = ["CczImageFile", "register"]
 
@@ -56,7 +57,9 @@ class CczImageFile(ImageFile.ImageFile):
         except CczError as exc:
             raise OSError(str(exc)) from exc
         self._size = (header.width, header.height)
-        self.info.update(metadata)
+        self.info.update(pillow_info(metadata))
+        # Every text entry, also those named like a key Pillow interprets.
+        self.text = {key: value for key, value in metadata.items() if key != "icc_profile"}
         self.info["ccz_version"] = (header.major, header.minor)
         self.info["colors"] = header.k
         if header.channels >= 3 and header.k <= _PALETTE_SIZE:

@@ -114,6 +114,23 @@ _SPLIT_ABOVE = 256
 _SPLIT_PER_CLUSTER = 8
 
 
+# Keys Pillow's savers and converters give a meaning to: a text entry of a
+# decoded file named like one ("transparency") must not reach them.
+PILLOW_INFO_KEYS = frozenset(
+    {"aspect", "background", "ccz_version", "colors", "compression", "dpi", "duration",
+     "exif", "gamma", "loop", "progressive", "quality", "transparency", "xmp"}
+)  # fmt: skip
+
+
+def pillow_info(info: dict) -> dict:
+    """The entries of `info` that are safe in a PIL image's ``info``.
+
+    >>> pillow_info({"Title": "sea", "transparency": "0"})
+    {'Title': 'sea'}
+    """
+    return {key: value for key, value in info.items() if key not in PILLOW_INFO_KEYS}
+
+
 @dataclass(frozen=True, eq=False)
 class Quantized:
     """An image reduced to a palette: ``palette[labels]`` is the image.
@@ -178,7 +195,7 @@ class Quantized:
         from PIL import Image
 
         image = Image.fromarray(self.to_array(), self.mode)
-        image.info.update(self.info)
+        image.info.update(pillow_info(self.info))
         return image
 
     def __eq__(self, other: object) -> bool:

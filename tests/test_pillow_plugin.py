@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 
 import numpy as np
@@ -158,3 +159,14 @@ def test_save_keeps_the_icc_profile_and_takes_a_coding():
     header = ccodec.read_header(out.getvalue())
     assert header.coding == "rans"
     assert ccodec.decode(out.getvalue()).info["icc_profile"] == b"profile"
+
+
+def test_text_named_like_a_pillow_key_stays_out_of_info():
+    pixels = np.random.default_rng(0).integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    q = dataclasses.replace(ccodec.quantize(pixels, 4), info={"transparency": "7", "Title": "sea"})
+    data = ccodec.encode_quantized(q)
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.text == {"transparency": "7", "Title": "sea"}
+        assert "transparency" not in image.info and image.info["Title"] == "sea"
+        image.convert("RGBA").save(io.BytesIO(), "PNG")  # raised ValueError when it leaked
+    assert "transparency" not in ccodec.decode(data).to_image().info
