@@ -10,7 +10,7 @@ from PIL import Image
 from .ccz import encode_quantized
 from .dither import METHODS, dither
 from .errors import OptionError
-from .images import metadata, to_pixels
+from .images import metadata, profile_fits, to_pixels
 from .quantize import Quantized, quantize, validate_space
 
 __all__ = ["encode", "encode_image", "with_metadata"]
@@ -61,7 +61,11 @@ def with_metadata(q: Quantized, image: Image.Image) -> Quantized:
     >>> with_metadata(q, source).info
     {'Title': 'sea'}
     """
-    return dataclasses.replace(q, info={**q.info, **metadata(image)})
+    kept = metadata(image)
+    if not profile_fits(kept.get("icc_profile", b""), q.mode):
+        # A CMYK or Lab profile describes colours the conversion to q's mode replaced.
+        kept.pop("icc_profile", None)
+    return dataclasses.replace(q, info={**q.info, **kept})
 
 
 def encode(

@@ -32,7 +32,15 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import InputError, OptionError
 
-__all__ = ["STDIN", "metadata", "open_image", "open_input", "read_stdin", "to_pixels"]
+__all__ = [
+    "STDIN",
+    "metadata",
+    "open_image",
+    "open_input",
+    "profile_fits",
+    "read_stdin",
+    "to_pixels",
+]
 
 # The name that means standard input (and, for outputs, standard output).
 STDIN = "-"
@@ -144,6 +152,21 @@ def metadata(image: Image.Image) -> dict:
             if isinstance(key, str) and isinstance(value, str) and key not in _NOT_TEXT
         )
     return kept
+
+
+# An ICC profile's data colour space (bytes 16-19 of its header) for each mode.
+_PROFILE_SPACES = {"L": b"GRAY", "LA": b"GRAY", "RGB": b"RGB ", "RGBA": b"RGB "}
+
+
+def profile_fits(profile: bytes, mode: str) -> bool:
+    """Whether ICC `profile` describes pixels of `mode` (L, LA, RGB or RGBA).
+
+    >>> profile_fits(bytes(16) + b"RGB " + bytes(108), "RGBA")
+    True
+    >>> profile_fits(bytes(16) + b"CMYK" + bytes(108), "RGB")
+    False
+    """
+    return profile[16:20] == _PROFILE_SPACES.get(mode)
 
 
 def to_pixels(image: Image.Image | np.ndarray) -> np.ndarray:

@@ -124,11 +124,16 @@ def test_unknown_space_is_refused_before_quantizing():
         ccodec.encode(np.zeros((2, 2, 3), np.uint8), 0, space="lab")
 
 
+def _profile(space: bytes) -> bytes:
+    """An ICC profile stand-in: what matters here is the colour space at bytes 16-19."""
+    return bytes(16) + space + bytes(12)
+
+
 def test_encode_image_carries_a_pil_images_metadata_unless_stripped():
     image = Image.new("RGB", (3, 2), "red")
-    image.info.update({"icc_profile": b"profile", "Title": "red", "dpi": (72, 72)})
+    image.info.update({"icc_profile": _profile(b"RGB "), "Title": "red", "dpi": (72, 72)})
     q, data = ccodec.encode_image(image, 2)
-    assert q.info == {"icc_profile": b"profile", "Title": "red"}
+    assert q.info == {"icc_profile": _profile(b"RGB "), "Title": "red"}
     assert ccodec.decode(data).info == q.info
     bare, bare_data = ccodec.encode_image(image, 2, strip=True)
     assert bare.info == {}
@@ -142,3 +147,14 @@ def test_encode_passes_the_coding_on(coding):
     data = ccodec.encode(pixels, 8, coding=coding)
     assert ccodec.read_header(data).coding == coding
     assert ccodec.decode(data) == ccodec.quantize(pixels, 8)
+
+
+@pytest.mark.parametrize(
+    ("mode", "space", "kept"),
+    [("CMYK", b"CMYK", False), ("RGB", b"GRAY", False), ("L", b"GRAY", True), ("P", b"RGB ", True)],
+)
+def test_an_icc_profile_is_kept_only_when_it_describes_the_stored_pixels(mode, space, kept):
+    image = Image.new(mode, (3, 2))
+    image.info["icc_profile"] = _profile(space)
+    q, _ = ccodec.encode_image(image, 2)
+    assert ("icc_profile" in q.info) == kept
