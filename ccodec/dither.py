@@ -38,7 +38,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import OptionError
-from .quantize import MAX_COLORS, _validate_pixels
+from .quantize import MAX_COLORS, _label_dtype, _validate_pixels
 
 __all__ = ["METHODS", "dither"]
 
@@ -129,11 +129,6 @@ def _nearest(points: np.ndarray, palette: np.ndarray) -> np.ndarray:
         np.matmul(augmented[:rows], terms, out=distances[:rows])
         labels[start : start + rows] = np.argmin(distances[:rows], axis=1)
     return labels
-
-
-def _label_dtype(k: int) -> type:
-    """uint8 labels for up to 256 palette entries, uint16 above (as quantize's)."""
-    return np.uint8 if k <= 256 else np.uint16
 
 
 def _one_alpha(pixels: np.ndarray, palette: np.ndarray) -> bool:

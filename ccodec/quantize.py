@@ -627,7 +627,7 @@ def _plain_lloyd_batch(
 
 
 def _nearest_batch(points: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """`_nearest` for R sets of K centres (R, K, C): labels and distances, both (R, N)."""
+    """Nearest of R sets of K centres (R, K, C) for each point: labels, distances, both (R, N)."""
     runs, k, _ = centers.shape
     flat = centers.reshape(runs * k, -1)
     minus_two_t = -2 * flat.T
@@ -737,25 +737,6 @@ def _nearest_two(
     first += points_sq
     others += points_sq[:, None]
     return labels, _root(first), _root(others)
-
-
-def _nearest(points: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Nearest centre of each point and the squared distance to it less the point's norm."""
-    n = len(points)
-    labels = np.empty(n, np.intp)
-    nearest = np.empty(n, np.float32)
-    minus_two_t = -2 * centers.T
-    centers_sq = _squared_norms(centers)
-    step = max(_MIN_ROWS, _CHUNK_ELEMENTS // len(centers))
-    buffer = np.empty((min(step, n), len(centers)), np.float32)
-    for start in range(0, n, step):
-        chunk = points[start : start + step]
-        d = np.matmul(chunk, minus_two_t, out=buffer[: len(chunk)])
-        d += centers_sq
-        best = np.argmin(d, axis=1)
-        labels[start : start + len(chunk)] = best
-        nearest[start : start + len(chunk)] = np.take_along_axis(d, best[:, None], 1)[:, 0]
-    return labels, nearest
 
 
 def _group_columns(starts: np.ndarray, k: int) -> tuple[np.ndarray, int]:
