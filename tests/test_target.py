@@ -178,3 +178,31 @@ def test_first_full_run_below_the_answer_is_the_proof():
     errors = dict(q.trials)
     assert errors[q.k] <= 3e-3 < errors[q.k - 1]
     assert all(error > 3e-3 for k, error in q.trials if k < q.k)
+
+
+def few_colours(count: int, size: int = 40, seed: int = 6) -> np.ndarray:
+    """A size x size RGB image of exactly `count` random distinct colours, each used."""
+    rng = np.random.default_rng(seed)
+    keys = rng.choice(1 << 24, count, replace=False)
+    colours = np.stack([keys >> 16, (keys >> 8) & 255, keys & 255], axis=1).astype(np.uint8)
+    index = np.concatenate([np.arange(count), rng.integers(0, count, size * size - count)])
+    return colours[rng.permutation(index)].reshape(size, size, 3)
+
+
+def test_large_k_max_finds_the_number_of_colours():
+    # 600 colours, above the 256 where the estimate switches to the split
+    # start: only all of them meet a target no fewer can, and K stops there.
+    pixels = few_colours(600)
+    q = quantize_to_target(pixels, min_psnr=90, k_max=MAX_COLORS)
+    assert q.reached and q.k == 600 and q.mse == 0
+    assert mse(pixels, quantize(pixels, 599).to_array()) > q.target
+
+
+def test_estimate_above_the_number_of_colours_is_the_binning_error():
+    from ccodec.target import _Estimate
+
+    estimate = _Estimate(few_colours(600))
+    # Every colour its own centre: nothing left but rounding (no start asked for more centres).
+    assert all(estimate(k) < 1e-20 for k in (600, 5000, MAX_COLORS))
+    # Above 256 (split start) and below the colours: a positive error, less than at 256.
+    assert 0 < estimate(400) < estimate(256)
