@@ -253,6 +253,15 @@ def _default_band(width: int, height: int) -> int:
 _MIN_BAND = 64
 
 
+def max_band(width: int, height: int) -> int:
+    """The tallest band a payload may declare: min(H, 2 * max(64, W // 4)).
+
+    Decoding takes W + 2B steps, so a hostile 1-pixel-wide file with one band
+    as tall as the image would cost hours; the default band stays below this.
+    """
+    return min(height, 2 * max(_MIN_BAND, width // 4))
+
+
 # ---------------------------------------------------------------- encoder
 #
 # Memory: per coded pixel the encoder keeps only the labels (with a zero
@@ -267,7 +276,7 @@ _BLOCK_PIXELS = 1 << 20
 def _encode(labels: np.ndarray, k: int, band: int | None = None) -> bytes:
     height, width = labels.shape
     model = _Model(k)
-    band = min(height, _default_band(width, height) if band is None else band)
+    band = min(max_band(width, height), _default_band(width, height) if band is None else band)
     bands = -(-height // band)
     grid = np.zeros((bands, band, width + 1), np.uint8 if k <= 256 else np.uint16)
     coded = grid.reshape(bands * band, width + 1)
@@ -387,8 +396,9 @@ def _split(view: memoryview, model: _Model, width: int, height: int):
     version, band, table_length = _PREFIX.unpack_from(view)
     if version != MODEL_VERSION:
         raise CorruptError(f"unknown rANS model version {version}")
-    if not 1 <= band <= height:
-        raise CorruptError(f"rANS band height {band} is not in 1..{height}")
+    highest = max_band(width, height)
+    if not 1 <= band <= highest:
+        raise CorruptError(f"rANS band height {band} is not in 1..{highest}")
     coded_rows = -(-height // band) * band
     table_end = _PREFIX.size + table_length
     states_end = table_end + 4 * coded_rows

@@ -10,6 +10,7 @@ import zstandard
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ccodec import rans
 from ccodec.errors import CczError, CorruptError, OptionError, TruncatedError
 from ccodec.rans import _encode, decode_labels, encode_labels
 
@@ -282,3 +283,19 @@ def test_truncated_payload_raises_only_cczerror(k: int, seed: int, data) -> None
 )
 def test_arbitrary_bytes_raise_only_cczerror(payload: bytes, width, height, k) -> None:
     _decodes_or_raises_cczerror(payload, width, height, k)
+
+
+def test_band_taller_than_the_width_allows_is_refused() -> None:
+    # One pixel wide, 300 tall: the default band is 60 rows; a hostile file
+    # declaring one band of 300 would make decoding take W + 2B steps.
+    labels = _labels(300, 1, 3, seed=1, runs=0.5)
+    payload = bytearray(encode_labels(labels, 3))
+    assert decode_labels(bytes(payload), 1, 300, 3).tolist() == labels.tolist()
+    struct.pack_into("<I", payload, 1, 300)
+    with pytest.raises(CorruptError, match=r"band height 300 is not in 1\.\.128"):
+        decode_labels(bytes(payload), 1, 300, 3)
+
+
+@pytest.mark.parametrize(("width", "height"), [(1, 1000), (64, 5000), (1000, 777), (16384, 9000)])
+def test_the_default_band_is_within_the_bound(width: int, height: int) -> None:
+    assert 1 <= rans._default_band(width, height) <= rans.max_band(width, height)
