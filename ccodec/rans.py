@@ -52,8 +52,13 @@ _MAX_WEIGHT_CODE = 255
 _ZSTD_LEVEL = 15
 
 
-def encode_labels(labels: np.ndarray, k: int) -> bytes:
+def encode_labels(labels: np.ndarray, k: int, *, budget: int | None = None) -> bytes | None:
     """Code an (H, W) label map with indices below `k` as a payload.
+
+    With a `budget` (bytes), return None instead when even a lower estimate
+    of the payload's size (ideal code lengths of the model's symbols, made
+    before any is coded: 68-100% of the true size on the corpus) exceeds it,
+    so a caller comparing codings skips most of the work.
 
     >>> labels = np.array([[0, 1, 1], [0, 1, 2]], np.uint8)
     >>> payload = encode_labels(labels, 3)
@@ -69,7 +74,7 @@ def encode_labels(labels: np.ndarray, k: int) -> bytes:
         raise OptionError(f"labels must be integers, not {labels.dtype}.")
     if int(labels.min()) < 0 or int(labels.max()) >= k:
         raise OptionError(f"labels must lie in 0..{k - 1}.")
-    return _encode(labels, int(k))
+    return _encode(labels, int(k), budget=budget)
 
 
 def decode_labels(payload: bytes | memoryview, width: int, height: int, k: int) -> np.ndarray:
@@ -273,13 +278,16 @@ def max_band(width: int, height: int) -> int:
 _BLOCK_PIXELS = 1 << 20
 
 
-def _encode(labels: np.ndarray, k: int, band: int | None = None) -> bytes:
+def _encode(
+    labels: np.ndarray, k: int, band: int | None = None, budget: int | None = None
+) -> bytes | None:
     height, width = labels.shape
     model = _Model(k)
     band = min(max_band(width, height), _default_band(width, height) if band is None else band)
     bands = -(-height // band)
+    rows = bands * band
     grid = np.zeros((bands, band, width + 1), np.uint8 if k <= 256 else np.uint16)
-    coded = grid.reshape(bands * band, width + 1)
+    coded = grid.reshape(rows, width + 1)
     coded[:height, 1:] = labels
     coded[height:, 1:] = labels[-1]
     stage1 = np.zeros(grid.shape, np.uint16)  # context * STAGE1_SYMBOLS + symbol
@@ -291,50 +299,117 @@ def _encode(labels: np.ndarray, k: int, band: int | None = None) -> bytes:
         ]
     )
     freqs = _stage_frequencies(model, codes)
-    tables = [(f.ravel(), (np.cumsum(f, axis=1) - f).ravel()) for f in freqs]
-
-    # Step t's pixels lie W - 1 apart in a band's flat (band, W + 1) rows.
-    flat_grid = grid.reshape(bands, -1)
-    flat_stage1 = stage1.reshape(bands, -1)
-    x = np.full((band, bands), RANS_L, np.int64)
-    chunks: list[np.ndarray] = []
-    for t in range(width + 2 * band - 3, -1, -1):
-        j0, j1 = _active(t, width, band)
-        if j0 >= j1:  # only when W = 1: odd steps code nothing
-            continue
-        first = j0 * (width - 1) + t + 1
-        # at W = 1 a single row is active and the step (0) is replaced by any other
-        at = slice(first, first + (j1 - j0 - 1) * (width - 1) + 1, max(width - 1, 1))
-        xs = x[j0:j1]
-        s1 = flat_stage1[:, at].T
-        e = s1 % STAGE1_SYMBOLS == ESCAPE
-        if e.any():
-            xe = xs[e]
-            value = flat_grid[:, at].T[e].astype(np.int64)
-            before = slice(at.start - 1, at.stop - 1, at.step)
-            left = flat_grid[:, before].T[e].astype(np.int64)
-            stages = zip(
-                tables[1:], model.literal_shapes, *_literal(model, left, value), strict=True
-            )
-            for (f, start), (_, symbols), c, s in reversed(list(stages)):
-                index = c * symbols + s
-                _encode_step(xe, f[index], start[index], chunks)
-            xs[e] = xe
-        f, start = tables[0]
-        _encode_step(xs, f[s1], start[s1], chunks)
-    chunks.reverse()
-    words = np.concatenate(chunks).astype("<u2") if chunks else np.zeros(0, "<u2")
     table = zstandard.ZstdCompressor(
         level=_ZSTD_LEVEL, write_checksum=False, write_content_size=True, write_dict_id=False
     ).compress(codes.tobytes())
-    return b"".join(
-        [
-            _PREFIX.pack(MODEL_VERSION, band, len(table)),
-            table,
-            x.T.astype("<u4").tobytes(),
-            words.tobytes(),
-        ]
-    )
+    if budget is not None:
+        bits = sum(_cost_bits(c, f) for c, f in zip(counts, freqs, strict=True))
+        # a final state may carry up to 16 bits of the symbols: count 2 of its 4 bytes
+        if _PREFIX.size + len(table) + 2 * rows + bits / 8 > budget:
+            return None
+    tables = [_encode_table(f) for f in freqs]
+    words = _encode_rows(model, coded, stage1.reshape(rows, width + 1), tables, band)
+    return b"".join([_PREFIX.pack(MODEL_VERSION, band, len(table)), table, words])
+
+
+def _cost_bits(counts: np.ndarray, freq: np.ndarray) -> float:
+    """The bits rANS spends on symbols counted `counts` at frequencies `freq` (ideal)."""
+    used = counts > 0
+    return float(counts[used] @ (PROB_BITS - np.log2(freq.ravel()[used])))
+
+
+def _encode_table(freq: np.ndarray) -> np.ndarray:
+    """(f, PROB_SCALE - f, start, f << 20) of every (context, symbol), one row each."""
+    f = freq.ravel().astype(np.int64)
+    start = (np.cumsum(freq, axis=1) - freq).ravel().astype(np.int64)
+    return np.stack([f, PROB_SCALE - f, start, f << (32 - PROB_BITS)])
+
+
+# Pixels per block of columns whose symbols' (f, PROB_SCALE - f, start, limit) are
+# looked up at once.
+_COLUMN_BLOCK_PIXELS = 1 << 18
+
+
+def _encode_rows(model: _Model, coded: np.ndarray, stage1: np.ndarray, tables, band: int):
+    """The initial states and the word stream of the (rows, W + 1) coded rows.
+
+    The encoder needs no wavefront: every row's symbols are known, so all
+    rows are coded together, one column at a time from the last (literals:
+    only the rows that escaped there). Each word is tagged with the (step,
+    phase, lane) whose decoding reads it, and the words are put in that order
+    at the end.
+    """
+    rows, width = coded.shape[0], coded.shape[1] - 1
+    bands = rows // band
+    phases = 1 + len(model.literal_shapes)
+    x = np.full(rows, RANS_L, np.int64)
+    words: list[np.ndarray] = []  # states before the shift; the low 16 bits are the word
+    lanes: list[np.ndarray] = []
+    tags: list[int] = []  # (column, phase) of each entry of `lanes`
+    block = max(1, _COLUMN_BLOCK_PIXELS // rows)
+    everyone = np.arange(rows)
+    for c1 in range(width, 0, -block):
+        c0 = max(0, c1 - block)
+        index = np.ascontiguousarray(stage1[:, 1 + c0 : 1 + c1].T)
+        literals = _literal_symbols(model, coded, index, c0, tables)
+        entries = [np.take(t, index) for t in tables[0]]
+        for c in range(c1 - 1, c0 - 1, -1):
+            for phase in range(phases - 1, 0, -1):
+                where, bounds, values = literals[phase - 1]
+                at = slice(bounds[c - c0], bounds[c - c0 + 1])
+                if at.start == at.stop:
+                    continue
+                who = where[at]
+                xe = x[who]
+                _encode_symbols(xe, *(v[at] for v in values), who, words, lanes)
+                tags.extend([c * phases + phase] * (len(lanes) - len(tags)))
+                x[who] = xe
+            _encode_symbols(x, *(e[c - c0] for e in entries), everyone, words, lanes)
+            tags.extend([c * phases] * (len(lanes) - len(tags)))
+    if words:
+        j = np.tile(np.arange(band, dtype=np.int64), bands)
+        # decoding order: step c + 2j, then phase, then lane (j, then band)
+        lane_key = 2 * j * phases * rows + j * bands + np.repeat(np.arange(bands), band)
+        big = np.concatenate(lanes)
+        keys = lane_key[big] + np.repeat(np.array(tags, np.int64) * rows, [len(a) for a in lanes])
+        stream = (np.concatenate(words)[np.argsort(keys)] & 0xFFFF).astype("<u2")
+    else:
+        stream = np.zeros(0, "<u2")
+    return x.astype("<u4").tobytes() + stream.tobytes()
+
+
+def _encode_symbols(x, f, gap, start, limit, who, words: list, lanes: list) -> None:
+    """Push one symbol onto each state of `x` (in place), first emitting the words
+    the decoder reads after decoding it (their lanes: `who`)."""
+    big = np.flatnonzero(x >= limit)
+    if big.size:
+        words.append(x[big])
+        lanes.append(who[big])
+        x[big] >>= 16
+    q = x // f
+    q *= gap
+    x += q
+    x += start
+
+
+def _literal_symbols(model: _Model, coded: np.ndarray, index: np.ndarray, c0: int, tables):
+    """For each literal stage of the (columns, rows) block of stage-1 symbols `index`
+    starting at column `c0`: the rows that code a literal, column by column (a
+    symbol of frequency PROB_SCALE changes nothing and is left out), where each
+    column starts among them, and their (f, PROB_SCALE - f, start, limit)."""
+    column, row = np.nonzero(index % STAGE1_SYMBOLS == ESCAPE)
+    value = coded[row, 1 + c0 + column].astype(np.int32)
+    left = coded[row, c0 + column].astype(np.int32)
+    out = []
+    edges = np.arange(len(index) + 1)
+    for table, (_, symbols), c, s in zip(
+        tables[1:], model.literal_shapes, *_literal(model, left, value), strict=True
+    ):
+        values = [np.take(t, c * symbols + s) for t in table]
+        keep = values[0] != PROB_SCALE
+        values = [v[keep] for v in values]
+        out.append((row[keep], np.searchsorted(column[keep], edges), values))
+    return out
 
 
 def _literal(model: _Model, left: np.ndarray, value: np.ndarray):
@@ -372,18 +447,6 @@ def _count(model: _Model, grid: np.ndarray, stage1: np.ndarray) -> list[np.ndarr
             ):
                 counts[i] += np.bincount(c * symbols + s, minlength=len(counts[i]))
     return counts
-
-
-def _encode_step(xs: np.ndarray, f: np.ndarray, start: np.ndarray, chunks: list) -> None:
-    """Push one symbol onto each state of `xs` (in place), first emitting the words
-    the decoder will read after decoding it."""
-    f = f.astype(np.int64)
-    big = xs >= f << (32 - PROB_BITS)
-    if big.any():
-        chunks.append(xs[big] & 0xFFFF)
-        xs[big] >>= 16
-    q, rem = np.divmod(xs, f)
-    xs[...] = (q << PROB_BITS) + rem + start
 
 
 # ---------------------------------------------------------------- decoder

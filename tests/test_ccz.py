@@ -627,7 +627,56 @@ def test_rans_is_refused_above_16384_columns_and_auto_falls_back_to_zstd():
 
 def test_a_payload_outside_rule_14_is_never_written(monkeypatch):
     # A rANS encoder gone wrong: auto falls back to zstd, coding="rans" refuses.
-    monkeypatch.setitem(ccodec.ccz._ENCODERS, "rans", lambda labels, k, bits, level: b"")
+    monkeypatch.setitem(
+        ccodec.ccz._ENCODERS, "rans", lambda labels, k, bits, level, budget=None: b""
+    )
     assert encode_quantized(EXAMPLE) == GOOD
     with pytest.raises(OptionError, match="rans coding cannot hold this image"):
         encode_quantized(EXAMPLE, coding="rans")
+
+
+def _levels_tried(monkeypatch) -> list[int]:
+    """Record the zstd levels `encode_quantized` runs."""
+    levels: list[int] = []
+    encode_zstd = ccodec.ccz._ENCODERS["zstd"]
+
+    def spy(labels, k, bits, level):
+        levels.append(level)
+        return encode_zstd(labels, k, bits, level)
+
+    monkeypatch.setitem(ccodec.ccz._ENCODERS, "zstd", spy)
+    return levels
+
+
+def test_auto_skips_zstd_19_when_rans_is_far_smaller(monkeypatch):
+    with Image.open(files("ccodec") / "data" / "astronaut.png") as image:
+        q = ccodec.quantize(np.asarray(image.convert("RGB"))[:200, :200], 16)
+    levels = _levels_tried(monkeypatch)
+    data = encode_quantized(q)
+    assert levels == [1]
+    assert data == encode_quantized(q, coding="rans")
+
+
+def test_auto_skips_rans_when_its_estimate_exceeds_the_quick_zstd_frame(monkeypatch):
+    # One colour change in a flat image: zstd's frame is a few bytes, rANS pays a state per row.
+    labels = np.zeros((300, 200), np.uint8)
+    labels[150:, 100:] = 1
+    q = Quantized(np.array([[0, 0, 0], [255, 255, 255]], np.uint8), labels)
+    calls = []
+    encode_rans = ccodec.ccz._ENCODERS["rans"]
+    monkeypatch.setitem(
+        ccodec.ccz._ENCODERS,
+        "rans",
+        lambda *args, **kwargs: calls.append(kwargs) or encode_rans(*args, **kwargs),
+    )
+    assert encode_quantized(q) == encode_quantized(q, coding="zstd")
+    assert calls[0]["budget"] > 0
+
+
+@pytest.mark.parametrize("level", [1, 9, 15, 19])
+def test_auto_at_any_level_writes_the_smaller_of_what_it_tried(level):
+    for q in (_smooth(4, 3, 64, 48), _smooth(64, 3, 64, 48), EXAMPLE):
+        data = encode_quantized(q, level=level)
+        sizes = [len(encode_quantized(q, level=level, coding=c)) for c in ("zstd", "rans")]
+        assert len(data) <= max(sizes)
+        assert decode(data) == q

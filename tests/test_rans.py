@@ -299,3 +299,10 @@ def test_band_taller_than_the_width_allows_is_refused() -> None:
 @pytest.mark.parametrize(("width", "height"), [(1, 1000), (64, 5000), (1000, 777), (16384, 9000)])
 def test_the_default_band_is_within_the_bound(width: int, height: int) -> None:
     assert 1 <= rans._default_band(width, height) <= rans.max_band(width, height)
+
+
+def test_budget_below_the_estimate_gives_none_and_a_sufficient_one_the_payload() -> None:
+    labels = _labels(64, 80, 12, runs=0.8)
+    payload = encode_labels(labels, 12)
+    assert encode_labels(labels, 12, budget=len(payload)) == payload
+    assert encode_labels(labels, 12, budget=len(payload) // 4) is None
