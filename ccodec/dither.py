@@ -22,9 +22,10 @@ How each method runs, chosen by measurement at 512 x 512 (benchmarks/dither.py):
   and palette alike, when it adds nothing) run in NumPy, exactly, along
   anti-diagonals: pixel (y, x) waits only for its left neighbour and three
   above, so all pixels with the same x + 2y are mapped in one vectorised
-  step (W + 2H steps instead of W x H; about 37 ms at K=16 and 57 ms at
-  K=256 for a 500 x 500 RGBA image, some 20 ms of it the distances),
-  in bands of rows so that the skewed copy stays under 128 MiB.
+  step (W + 2H steps instead of W x H), in a ring of 64 steps, so memory
+  grows with the height only. For a 500 x 500 RGBA image that is about
+  21 ms at K=2 and 43 ms at K=256 (CPU, quiet machine), some 22 ms of it
+  the distances at K=256.
 - ``ordered``: an 8 x 8 Bayer threshold offset added to every channel,
   scaled to the palette's typical spacing (the median distance from an
   entry to its nearest other) over sqrt(C), since the same offset on C
@@ -38,6 +39,11 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import OptionError
+
+try:  # np.clip's ufunc: its Python wrapper costs four times the clipping of a few hundred pixels
+    from numpy._core.umath import clip as _clip
+except ImportError:  # NumPy 1
+    from numpy.core.umath import clip as _clip
 from .quantize import MAX_COLORS, _label_dtype, _validate_pixels
 
 __all__ = ["METHODS", "dither"]
@@ -48,10 +54,9 @@ METHODS = ("none", "floyd-steinberg", "ordered")
 # Distance blocks of this many float32 elements stay in cache, and OpenBLAS
 # runs products this small on one thread (see quantize._CHUNK_ELEMENTS).
 _CHUNK_ELEMENTS = 1 << 16
-# Exact Floyd-Steinberg works in bands of rows whose skewed copy holds at most
-# this many float32 values (128 MiB; a 512 x 512 RGBA image is one band).
-_SKEW_ELEMENTS = 1 << 25
-_MIN_BAND_ROWS = 8
+# Exact Floyd-Steinberg keeps this many steps (anti-diagonals) in its ring;
+# more rows mean fewer moves of the last three to the front.
+_RING = 64
 # Pillow's palettes hold at most this many entries.
 _PILLOW_COLORS = 256
 # Distance chunks have at least this many rows (at K = 65,536 one row a chunk
@@ -61,6 +66,9 @@ _MIN_ROWS = 64
 _SPACING_ENTRIES = 256
 # Floyd-Steinberg weights in sixteenths: right, below-left, below, below-right.
 _FS_RIGHT, _FS_BELOW_LEFT, _FS_BELOW, _FS_BELOW_RIGHT = 7 / 16, 3 / 16, 5 / 16, 1 / 16
+_FS_WEIGHTS = np.array([_FS_RIGHT, _FS_BELOW_LEFT, _FS_BELOW, _FS_BELOW_RIGHT], np.float32)[
+    :, None, None
+]
 
 
 def dither(pixels: np.ndarray, palette: np.ndarray, method: str = "floyd-steinberg") -> np.ndarray:
@@ -156,74 +164,82 @@ def _floyd_steinberg_pillow(pixels: np.ndarray, palette: np.ndarray) -> np.ndarr
 
 
 def _floyd_steinberg(pixels: np.ndarray, palette: np.ndarray) -> np.ndarray:
-    """Exact Floyd-Steinberg in raster order, in bands of rows that bound the memory."""
-    height, width, channels = pixels.shape
-    rows = max(_MIN_BAND_ROWS, _SKEW_ELEMENTS // ((width + 2 * height) * (channels + 1)))
-    colors = np.hstack([palette, np.ones((len(palette), 1))]).astype(np.float32)
-    terms = _distance_terms(palette)
-    labels = np.empty((height, width), _label_dtype(len(palette)))
-    first = pixels[0].astype(np.float32)
-    for top in range(0, height, rows):
-        band = pixels[top : top + rows + 1]
-        labels[top : top + rows], first = _diffuse_band(band, first, rows, colors, terms)
-    return labels
+    """Exact Floyd-Steinberg in raster order, one anti-diagonal at a time.
 
-
-def _diffuse_band(
-    pixels: np.ndarray, first: np.ndarray, rows: int, colors: np.ndarray, terms: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Floyd-Steinberg on the first `rows` rows of `pixels`, one anti-diagonal at a time.
-
-    Row 0 starts from `first` (its pixels plus the error the band above
-    passed down); the result is the labels and the values the row after the
-    band starts from, which `pixels` holds as its last row when there is one.
     Pixel (y, x) needs only its left neighbour and three above, so all
-    pixels with the same t = x + 2y are mapped in one vectorised step. Values
-    live in a skewed array ``skew[t, y] = pixel(y, t - 2y)``, so the four
-    neighbours that receive error are slices of steps t+1..t+3, and writes
-    that fall outside the image land in cells that are never read. A last
-    channel of ones (whose palette value is also one, so it carries no
-    error) gives each step's distances from one product on the array itself.
+    pixels with the same t = x + 2y are mapped in one vectorised step.
+    Values live in a skewed ring of steps, ``ring[t - base, y] = pixel(y,
+    t - 2y)`` plus the error received so far, so the four neighbours that
+    receive error are slices of steps t+1..t+3, and writes that fall outside
+    the image land in cells that are never read. Step t + 3 takes its
+    pixels just before step t adds error to it (the sums then run in the
+    textbook's order); when the ring is full its last three steps move to
+    the front. A last channel of ones (whose palette value is also one, so
+    it carries no error) gives each step's distances from one product.
     """
-    height = min(rows, len(pixels))
-    width, channels = pixels.shape[1:]
+    height, width, channels = pixels.shape
+    k = len(palette)
+    colors = np.hstack([palette, np.ones((k, 1))]).astype(np.float32)
+    terms = _distance_terms(palette)
+    # In rows padded to width + 2, the pixels of a step are `width` apart in
+    # the flat array (y * (width + 2) + t - 2y); the padding keeps that
+    # stride positive for images one or two pixels wide.
+    source = np.zeros((height, width + 2, channels), np.uint8)
+    source[:, :width] = pixels
+    source = source.reshape(-1, channels)
+    labels = np.zeros((height, width + 2), _label_dtype(k))
+    flat_labels = labels.reshape(-1)
     steps = width + 2 * (height - 1)
-    ys, xs = np.mgrid[0 : len(pixels), 0:width]
-    diagonal = xs + 2 * ys
-    skew = np.zeros((steps + 3, height + 1, channels + 1), np.float32)
-    skew[..., channels] = 1
-    skew[diagonal, ys, :channels] = pixels
-    skew[np.arange(width), 0, :channels] = first
-    labels = np.zeros((steps, height), _label_dtype(len(colors)))
+    plan = []
+    for t in range(steps):
+        lo, hi = max(0, (t - width + 2) // 2), min(height, t // 2 + 1)
+        start = t + lo * width
+        # An image one pixel wide has no pixel on odd steps: an empty slice.
+        stop = start + (hi - lo - 1) * width + 1 if hi > lo else start
+        plan.append((lo, hi, slice(start, stop, width)))
+    # Zeros, not empty: cells outside the image take error too and must stay finite.
+    ring = np.zeros((max(_RING, 4), height + 1, channels + 1), np.float32)
+    ring[..., channels] = 1
+    for t, (lo, hi, where) in enumerate(plan[:3]):
+        ring[t, lo:hi, :channels] = source[where]
+    # Preallocated outputs and plain ufuncs: with some 1,500 steps of a few
+    # hundred pixels each, the per-call overhead is most of the time
+    # (np.clip costs five times its ufunc; one view per count is cheaper
+    # than six slices per step).
+    distances = np.empty((height, k), np.float32)
+    picked = np.empty((height, channels + 1), np.float32)
+    error = np.empty((height, channels + 1), np.float32)
     # The four shares of each error in one product: right, then below-left,
     # below, below-right. The three below are added first, the order in which
     # raster-order diffusion adds them to a cell.
-    weights = np.array([_FS_RIGHT, _FS_BELOW_LEFT, _FS_BELOW, _FS_BELOW_RIGHT], np.float32)[
-        :, None, None
-    ]
-    # Preallocated outputs and plain ufuncs: with some 1,500 steps of a few
-    # hundred pixels each, the per-call overhead is most of the time
-    # (np.clip alone costs twice np.minimum + np.maximum on arrays this small).
-    distances = np.empty((height, len(colors)), np.float32)
-    error = np.empty((height, channels + 1), np.float32)
     shares = np.empty((4, height, channels + 1), np.float32)
-    bounds = [(max(0, (t - width + 2) // 2), min(height, t // 2 + 1)) for t in range(steps)]
-    for t, (lo, hi) in enumerate(bounds):
-        n = hi - lo
-        values = skew[t, lo:hi]
-        np.minimum(values, 255, out=values)
-        np.maximum(values, 0, out=values)
-        chosen = np.matmul(values, terms, out=distances[:n]).argmin(axis=1)
-        labels[t, lo:hi] = chosen
-        np.subtract(values, colors.take(chosen, axis=0), out=error[:n])
-        np.multiply(weights, error[:n], out=shares[:, :n])
-        below = skew[t + 1 : t + 4, lo + 1 : hi + 1]
-        np.add(below, shares[1:, :n], out=below)
-        right = skew[t + 1, lo:hi]
-        np.add(right, shares[0, :n], out=right)
-    inside = slice(0, height)
-    following = skew[np.arange(width) + 2 * height, height, :channels]
-    return labels[diagonal[inside], ys[inside]], following
+    views = [
+        (distances[:n], picked[:n], error[:n], shares[:, :n], shares[1:, :n], shares[0, :n])
+        for n in range(height + 1)
+    ]
+    low, high = np.float32(0), np.float32(255)
+    base = 0
+    for t, (lo, hi, where) in enumerate(plan):
+        row = t - base
+        if row + 3 == len(ring):
+            ring[:3] = ring[row : row + 3]
+            base, row = t, 0
+        if t + 3 < steps:
+            lo3, hi3, where3 = plan[t + 3]
+            np.copyto(ring[row + 3, lo3:hi3, :channels], source[where3])
+        dist, pick, err, share, share_below, share_right = views[hi - lo]
+        values = ring[row, lo:hi]
+        _clip(values, low, high, out=values)
+        chosen = np.matmul(values, terms, out=dist).argmin(axis=1)
+        flat_labels[where] = chosen
+        colors.take(chosen, axis=0, out=pick)
+        np.subtract(values, pick, out=err)
+        np.multiply(_FS_WEIGHTS, err, out=share)
+        below = ring[row + 1 : row + 4, lo + 1 : hi + 1]
+        np.add(below, share_below, out=below)
+        right = ring[row + 1, lo:hi]
+        np.add(right, share_right, out=right)
+    return np.ascontiguousarray(labels[:, :width])
 
 
 def _bayer(size: int = 8) -> np.ndarray:

@@ -159,14 +159,18 @@ def test_floyd_steinberg_with_one_alpha_everywhere_is_the_colour_result(channels
     assert np.array_equal(dither(opaque, opaque_palette, "floyd-steinberg"), expected)
 
 
-def test_floyd_steinberg_in_bands_matches_the_textbook_loop(monkeypatch):
-    # A tiny memory bound splits 21 rows into bands of 8, 8 and 5 rows; the
-    # error passed from band to band must give the same result as one pass.
-    monkeypatch.setattr(dither_module, "_SKEW_ELEMENTS", 1)
+@pytest.mark.parametrize("ring", [4, 5, 64])
+@pytest.mark.parametrize(("height", "width"), [(21, 13), (1, 9), (9, 1), (7, 2), (3, 40)])
+def test_floyd_steinberg_ring_matches_the_textbook_loop(monkeypatch, ring, height, width):
+    # A ring of 4 steps moves its last three to the front at every step, 5 at
+    # every other; 21 x 13 takes 53 steps, so the default 64 never moves.
+    # One- and two-pixel-wide images have steps without pixels.
+    monkeypatch.setattr(dither_module, "_RING", ring)
     rng = np.random.default_rng(8)
-    pixels = rng.integers(0, 256, (21, 13, 4), dtype=np.uint8)
+    pixels = rng.integers(0, 256, (height, width, 4), dtype=np.uint8)
     palette = rng.integers(0, 256, (7, 4), dtype=np.uint8)
     labels = dither(pixels, palette, "floyd-steinberg")
+    assert labels.shape == (height, width) and labels.flags.c_contiguous
     assert np.array_equal(labels, _reference_floyd_steinberg(pixels, palette))
 
 
