@@ -315,22 +315,34 @@ class _Estimate:
         return self.cache[k]
 
     def smallest(self, target: float, low: int, high: int) -> int:
-        """The smallest K in low..high whose estimate meets `target` (high if none).
+        """A K in low..high whose estimate meets `target` while K - 1's does not (high if none).
 
-        Doubling from `low`, then bisection: the estimate is taken as falling
-        with K (its small rises are noise), and small K cost least.
+        Doubling from `low` (small K cost least) until an estimate meets,
+        then the log-log line through the two ends of the bracket, with a
+        bisection whenever that did not halve it: the estimate is taken as
+        falling with K (its small rises are noise).
         """
-        step = 1
-        while low + step < high and self(low + step - 1) > target:
-            low, step = low + step, step * 2
-        high = min(high, low + step)
-        while low < high:
-            middle = (low + high) // 2
-            if self(middle) <= target:
-                high = middle
+        fails, meets, step = low - 1, low, 1
+        while self(meets) > target:
+            if meets >= high:
+                return high
+            fails, meets, step = meets, min(high, meets + step), step * 2
+        halve = False
+        while meets - fails > 1:
+            width = meets - fails
+            if halve:
+                k = (fails + meets) // 2
             else:
-                low = middle + 1
-        return low
+                k = _crossing(fails, self(fails), meets, self(meets), target)
+                k = min(max(k, fails + 1), meets - 1)
+            if self(k) <= target:
+                meets = k
+            else:
+                fails = k
+            # A line step that left more than half the bracket is followed by
+            # a bisection, so a bent or noisy stretch costs at most twice as many calls.
+            halve = not halve and 2 * (meets - fails) > width
+        return meets
 
 
 def _lloyd_error(points: np.ndarray, weights: np.ndarray, centers: np.ndarray, steps: int) -> float:
