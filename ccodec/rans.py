@@ -319,13 +319,19 @@ def _cost_bits(counts: np.ndarray, freq: np.ndarray) -> float:
 
 
 def _encode_table(freq: np.ndarray) -> np.ndarray:
-    """(f, PROB_SCALE - f, start, f << 20) of every (context, symbol), one row each."""
-    f = freq.ravel().astype(np.int64)
-    start = (np.cumsum(freq, axis=1) - freq).ravel().astype(np.int64)
-    return np.stack([f, PROB_SCALE - f, start, f << (32 - PROB_BITS)])
+    """(r, PROB_SCALE - f, start, f << 20) of every (context, symbol), one row each, as
+    float64, with r = (1 / f)(1 + 2**-40): floor(x * r) is x // f exactly for integer
+    x < 2**32 (the bias lifts an exact quotient n above the roundings' n * 2**-51 and
+    stays below the 1 / f gap of the others), and float products vectorize where
+    int64 division does not."""
+    f = freq.ravel().astype(np.float64)
+    start = (np.cumsum(freq, axis=1) - freq).ravel()
+    with np.errstate(divide="ignore"):  # f = 0: symbols that never occur
+        reciprocal = 1 / f * (1 + 2.0**-40)
+    return np.stack([reciprocal, PROB_SCALE - f, start, f * (1 << (32 - PROB_BITS))])
 
 
-# Pixels per block of columns whose symbols' (f, PROB_SCALE - f, start, limit) are
+# Pixels per block of columns whose symbols' (1 / f, PROB_SCALE - f, start, limit) are
 # looked up at once.
 _COLUMN_BLOCK_PIXELS = 1 << 18
 
@@ -342,7 +348,7 @@ def _encode_rows(model: _Model, coded: np.ndarray, stage1: np.ndarray, tables, b
     rows, width = coded.shape[0], coded.shape[1] - 1
     bands = rows // band
     phases = 1 + len(model.literal_shapes)
-    x = np.full(rows, RANS_L, np.int64)
+    x = np.full(rows, RANS_L, np.float64)
     words: list[np.ndarray] = []  # states before the shift; the low 16 bits are the word
     lanes: list[np.ndarray] = []
     tags: list[int] = []  # (column, phase) of each entry of `lanes`
@@ -372,21 +378,26 @@ def _encode_rows(model: _Model, coded: np.ndarray, stage1: np.ndarray, tables, b
         lane_key = 2 * j * phases * rows + j * bands + np.repeat(np.arange(bands), band)
         big = np.concatenate(lanes)
         keys = lane_key[big] + np.repeat(np.array(tags, np.int64) * rows, [len(a) for a in lanes])
-        stream = (np.concatenate(words)[np.argsort(keys)] & 0xFFFF).astype("<u2")
+        if keys.max() < 1 << 31:  # half the sorting time
+            keys = keys.astype(np.int32)
+        order = np.argsort(keys, kind="stable")  # runs of ascending keys: faster than quicksort
+        stream = (np.concatenate(words)[order].astype(np.int64) & 0xFFFF).astype("<u2")
     else:
         stream = np.zeros(0, "<u2")
     return x.astype("<u4").tobytes() + stream.tobytes()
 
 
-def _encode_symbols(x, f, gap, start, limit, who, words: list, lanes: list) -> None:
+def _encode_symbols(x, reciprocal, gap, start, limit, who, words: list, lanes: list) -> None:
     """Push one symbol onto each state of `x` (in place), first emitting the words
     the decoder reads after decoding it (their lanes: `who`)."""
     big = np.flatnonzero(x >= limit)
     if big.size:
-        words.append(x[big])
+        shifted = x[big]
+        words.append(shifted)
         lanes.append(who[big])
-        x[big] >>= 16
-    q = x // f
+        x[big] = np.floor(shifted * (1 / 65536))
+    q = x * reciprocal
+    np.floor(q, out=q)
     q *= gap
     x += q
     x += start
@@ -396,7 +407,7 @@ def _literal_symbols(model: _Model, coded: np.ndarray, index: np.ndarray, c0: in
     """For each literal stage of the (columns, rows) block of stage-1 symbols `index`
     starting at column `c0`: the rows that code a literal, column by column (a
     symbol of frequency PROB_SCALE changes nothing and is left out), where each
-    column starts among them, and their (f, PROB_SCALE - f, start, limit)."""
+    column starts among them, and their (1 / f, PROB_SCALE - f, start, limit)."""
     column, row = np.nonzero(index % STAGE1_SYMBOLS == ESCAPE)
     value = coded[row, 1 + c0 + column].astype(np.int32)
     left = coded[row, c0 + column].astype(np.int32)
@@ -406,7 +417,7 @@ def _literal_symbols(model: _Model, coded: np.ndarray, index: np.ndarray, c0: in
         tables[1:], model.literal_shapes, *_literal(model, left, value), strict=True
     ):
         values = [np.take(t, c * symbols + s) for t in table]
-        keep = values[0] != PROB_SCALE
+        keep = values[1] != 0  # PROB_SCALE - f
         values = [v[keep] for v in values]
         out.append((row[keep], np.searchsorted(column[keep], edges), values))
     return out

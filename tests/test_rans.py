@@ -306,3 +306,15 @@ def test_budget_below_the_estimate_gives_none_and_a_sufficient_one_the_payload()
     payload = encode_labels(labels, 12)
     assert encode_labels(labels, 12, budget=len(payload)) == payload
     assert encode_labels(labels, 12, budget=len(payload) // 4) is None
+
+
+def test_the_encoders_float_division_is_exact() -> None:
+    # floor(x * r) must be x // f for every frequency and every state below 2**32,
+    # exact multiples (where a rounding down would lose one) and their neighbours.
+    table = rans._encode_table(np.arange(1, rans.PROB_SCALE + 1)[None, :])
+    f = np.arange(1, rans.PROB_SCALE + 1, dtype=np.int64)
+    for top in (1, 2, 3, 1 << 10, (1 << 32) // f):
+        n = np.minimum(top, ((1 << 32) - 1) // f)
+        for x in (n * f, n * f - 1, n * f + 1):
+            x = np.minimum(x, (1 << 32) - 1)
+            np.testing.assert_array_equal(np.floor(x * table[0]).astype(np.int64), x // f)
