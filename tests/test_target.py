@@ -206,3 +206,22 @@ def test_estimate_above_the_number_of_colours_is_the_binning_error():
     assert all(estimate(k) < 1e-20 for k in (600, 5000, MAX_COLORS))
     # Above 256 (split start) and below the colours: a positive error, less than at 256.
     assert 0 < estimate(400) < estimate(256)
+
+
+@pytest.mark.parametrize("target", [3e-2, 8e-3, 2e-3, 6e-4])
+def test_estimate_smallest_lands_on_a_crossing(target):
+    from ccodec.target import _Estimate
+
+    estimate = _Estimate(gradient(120, seed=3))
+    k = estimate.smallest(target, 1, 200)
+    # A K whose estimate meets while K - 1's does not (the estimate may rise a little with K).
+    assert 1 <= k < 200
+    assert estimate(k) <= target and (k == 1 or estimate(k - 1) > target)
+
+
+def test_estimate_smallest_is_high_when_nothing_meets_and_low_when_it_does():
+    from ccodec.target import _Estimate
+
+    estimate = _Estimate(gradient(60, seed=3))
+    assert estimate.smallest(1e-12, 1, 20) == 20 and estimate(20) > 1e-12
+    assert estimate.smallest(1.0, 5, 20) == 5
