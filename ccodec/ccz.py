@@ -161,9 +161,10 @@ def encode_quantized(q: Quantized, *, level: int | None = None, coding: str = "a
     rANS, `ccodec.rans`; smaller, slower to decode; up to `MAX_RANS_WIDTH`
     columns), or ``"auto"``: the smaller of the two (zstd on a tie), found
     with cheap trials first: rANS is skipped when its size estimate exceeds
-    a level-1 zstd frame, and zstd at a `level` above 15 is skipped when rANS
-    is under 0.7x that frame or smaller than the level-15 frame (level 19
-    was at most 2.4% smaller than 15 where that decides). `level` is the zstd level
+    a level-1 zstd frame, and zstd at `level` when rANS is well below a
+    faster level's frame (margins measured on photos and logos, where level
+    19 was at most 2.4% smaller than level 15 in the cases that decides).
+    `level` is the zstd level
     (1-22); by default 19, lowered for very large images where 19 would take
     longer than the quantizer. The rANS coding has no level.
 
@@ -228,30 +229,37 @@ def encode_quantized(q: Quantized, *, level: int | None = None, coding: str = "a
     return b"".join([checked, _CRC.pack(zlib.crc32(checked)), payload])
 
 
-# zstd at level 19 was never below 0.717x the level-1 frame on the corpus (K = 2..256), nor
-# below 0.976x the level-15 frame at K <= 16 (0.89x above, where rANS wins by far). Level 19
-# costs 2-3x level 15, as much as the quantizer at small K.
-_ZSTD_GAIN = 0.7
-_ZSTD_MID_LEVEL = 15
+# The trial levels of `coding="auto"` and how far below each zstd at level 19 was at
+# most, measured on the corpus at K = 2..256 (level 19 / level n, smallest): 0.717 for
+# level 1, 0.810 for level 9, 0.976 for level 15 at K <= 16 (0.89 above, where rANS
+# wins by far). Level 19 costs as much as the quantizer at small K; level 9 a tenth.
+_QUICK_LEVEL, _QUICK_GAIN = 1, 0.7
+_MID_LEVEL, _MID_GAIN = 9, 0.8
+_HIGH_LEVEL = 15
 
 
 def _auto_payloads(labels: np.ndarray, k: int, bits: int, level: int, fits) -> dict[str, bytes]:
     """The payloads `coding="auto"` compares, cheapest trials first: rANS is not coded
     when even its lower estimate exceeds a level-1 zstd frame (about 1 ms a megapixel);
-    zstd is not run at `level` when rANS is under 0.7x that frame, or smaller than
-    the level-15 frame."""
-    quick = _ENCODERS["zstd"](labels, k, bits, 1)
-    if level == 1:
+    zstd is not run at `level` when rANS is under 0.7x that frame or 0.8x the level-9
+    frame, or when, between the level-9 frame and itself, it is below the level-15 one."""
+    encode_zstd = _ENCODERS["zstd"]
+    quick = encode_zstd(labels, k, bits, _QUICK_LEVEL)
+    if level <= _QUICK_LEVEL:
         return {"zstd": quick, "rans": _ENCODERS["rans"](labels, k, bits, level)}
     payload = _ENCODERS["rans"](labels, k, bits, level, budget=len(quick))
     if not fits("rans", payload):
-        return {"zstd": _ENCODERS["zstd"](labels, k, bits, level)}
-    if len(payload) <= _ZSTD_GAIN * len(quick):
+        return {"zstd": encode_zstd(labels, k, bits, level)}
+    if len(payload) <= _QUICK_GAIN * len(quick):
         return {"rans": payload}
-    mid = _ENCODERS["zstd"](labels, k, bits, min(level, _ZSTD_MID_LEVEL))
-    if level <= _ZSTD_MID_LEVEL or len(payload) <= len(mid):
+    mid = encode_zstd(labels, k, bits, min(level, _MID_LEVEL))
+    if level <= _MID_LEVEL or len(payload) <= _MID_GAIN * len(mid):
         return {"rans": payload, "zstd": mid}
-    return {"rans": payload, "zstd": _ENCODERS["zstd"](labels, k, bits, level)}
+    if len(payload) < len(mid):
+        high = encode_zstd(labels, k, bits, min(level, _HIGH_LEVEL))
+        if level <= _HIGH_LEVEL or len(payload) <= len(high):
+            return {"rans": payload, "zstd": high}
+    return {"rans": payload, "zstd": encode_zstd(labels, k, bits, level)}
 
 
 def _validate_image(q: Quantized) -> tuple[np.ndarray, np.ndarray]:

@@ -358,7 +358,7 @@ def _encode_rows(model: _Model, coded: np.ndarray, stage1: np.ndarray, tables, b
         c0 = max(0, c1 - block)
         index = np.ascontiguousarray(stage1[:, 1 + c0 : 1 + c1].T)
         literals = _literal_symbols(model, coded, index, c0, tables)
-        entries = [np.take(t, index) for t in tables[0]]
+        entries = _lookup(tables[0], index)
         for c in range(c1 - 1, c0 - 1, -1):
             for phase in range(phases - 1, 0, -1):
                 where, bounds, values = literals[phase - 1]
@@ -367,10 +367,12 @@ def _encode_rows(model: _Model, coded: np.ndarray, stage1: np.ndarray, tables, b
                     continue
                 who = where[at]
                 xe = x[who]
-                _encode_symbols(xe, *(v[at] for v in values), who, words, lanes)
+                reciprocal, gap, start, limit = values[:, at]
+                _encode_symbols(xe, reciprocal, gap, start, limit, who, words, lanes)
                 tags.extend([c * phases + phase] * (len(lanes) - len(tags)))
                 x[who] = xe
-            _encode_symbols(x, *(e[c - c0] for e in entries), everyone, words, lanes)
+            reciprocal, gap, start, limit = entries[:, c - c0]
+            _encode_symbols(x, reciprocal, gap, start, limit, everyone, words, lanes)
             tags.extend([c * phases] * (len(lanes) - len(tags)))
     if words:
         j = np.tile(np.arange(band, dtype=np.int64), bands)
@@ -385,6 +387,16 @@ def _encode_rows(model: _Model, coded: np.ndarray, stage1: np.ndarray, tables, b
     else:
         stream = np.zeros(0, "<u2")
     return x.astype("<u4").tobytes() + stream.tobytes()
+
+
+def _lookup(table: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """Every row of `table` at `index`: shape (rows, *index.shape), one conversion of
+    the index for all rows."""
+    index = index.astype(np.intp, copy=False)
+    out = np.empty((len(table), *index.shape))
+    for row, values in zip(table, out, strict=True):
+        np.take(row, index, out=values)
+    return out
 
 
 def _encode_symbols(x, reciprocal, gap, start, limit, who, words: list, lanes: list) -> None:
@@ -416,9 +428,9 @@ def _literal_symbols(model: _Model, coded: np.ndarray, index: np.ndarray, c0: in
     for table, (_, symbols), c, s in zip(
         tables[1:], model.literal_shapes, *_literal(model, left, value), strict=True
     ):
-        values = [np.take(t, c * symbols + s) for t in table]
+        values = _lookup(table, c * symbols + s)
         keep = values[1] != 0  # PROB_SCALE - f
-        values = [v[keep] for v in values]
+        values = values[:, keep]
         out.append((row[keep], np.searchsorted(column[keep], edges), values))
     return out
 
