@@ -5,6 +5,11 @@
     python benchmarks/dither.py --no-oklab --sheet '' --oklab-sheet ''  # dithering only
     python benchmarks/dither.py --no-dither --sheet ''   # OKLab table and sheet only
     python benchmarks/dither.py --k 2,16,256 --no-oklab --sheet '' --oklab-sheet '' --clock cpu
+    python benchmarks/dither.py --alpha-ramp --k 2,16,256 --no-oklab --sheet '' --oklab-sheet ''
+
+--alpha-ramp adds an RGBA copy of each RGB image (name + "-ramp") whose
+alpha falls from 255 at the centre to 0 at the corners, so Floyd-Steinberg
+takes its NumPy path (Pillow's has no joint alpha) on photographs too.
 
 Dithering: for each image and K, `ccodec.quantize(pixels, K, seed=0)` gives
 the palette; `ccodec.dither.dither(pixels, palette, method)` maps the pixels
@@ -104,6 +109,20 @@ def _load(corpus: Path, names: list[str] | None) -> dict[str, np.ndarray]:
         with Image.open(path) as image:
             images[path.stem] = ccodec.to_pixels(image)
     return images
+
+
+def _with_alpha_ramp(images: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Each image, then an RGBA copy of each RGB one with a radial alpha ramp."""
+    ramps = {}
+    for name, pixels in images.items():
+        if pixels.shape[2] != 3:
+            continue
+        height, width = pixels.shape[:2]
+        ys, xs = np.mgrid[0:height, 0:width]
+        radius = np.hypot((ys - height / 2) / (height / 2), (xs - width / 2) / (width / 2))
+        alpha = np.clip(255 * (1 - radius / np.sqrt(2)), 0, 255).astype(np.uint8)
+        ramps[f"{name}-ramp"] = np.dstack([pixels, alpha])
+    return {**images, **ramps}
 
 
 def _dither_table(images: dict[str, np.ndarray], ks: list[int], repeat: int) -> None:
@@ -213,6 +232,9 @@ def main() -> None:
     parser.add_argument("--images", nargs="*", default=None, help="stems, e.g. astronaut logo")
     parser.add_argument("--k", default="2,16,64,256", help="comma-separated K values")
     parser.add_argument("--repeat", type=int, default=5, help="timed runs per cell (median)")
+    parser.add_argument(
+        "--alpha-ramp", action="store_true", help="add an RGBA copy of each RGB image"
+    )
     parser.add_argument("--no-dither", action="store_true")
     parser.add_argument("--no-oklab", action="store_true")
     parser.add_argument(
@@ -233,6 +255,8 @@ def main() -> None:
     global _clock
     _clock = _CLOCK[args.clock]
     images = _load(args.corpus, args.images)
+    if args.alpha_ramp:
+        images = _with_alpha_ramp(images)
     ks = [int(value) for value in args.k.split(",")]
     print(
         f"numpy {np.__version__}, ccodec {ccodec.__version__}, median of {args.repeat} runs, "

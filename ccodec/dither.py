@@ -62,6 +62,8 @@ _PILLOW_COLORS = 256
 # Distance chunks have at least this many rows (at K = 65,536 one row a chunk
 # would spend its time in Python).
 _MIN_ROWS = 64
+# Added to every distance in _nearest so that all are positive.
+_LIFT = np.float32(1 << 20)
 # The ordered pattern's scale is measured on at most this many entries.
 _SPACING_ENTRIES = 256
 # Floyd-Steinberg weights in sixteenths: right, below-left, below, below-right.
@@ -122,20 +124,26 @@ def _distance_terms(palette: np.ndarray) -> np.ndarray:
 
 
 def _nearest(points: np.ndarray, palette: np.ndarray) -> np.ndarray:
-    """Index (uint8) of the nearest palette entry for each row of `points`."""
+    """Index of the nearest palette entry for each row of `points` (integers in -128..383)."""
     n, channels = points.shape
     terms = _distance_terms(palette)
+    # Lifting every distance by 2^20 (more than |x|^2 for |x| <= 383 in four
+    # channels) makes them all positive, and positive float32 values order like
+    # their bits read as int32, whose argmin is 1.7x as fast. Every sum is a
+    # whole number under 2^24, so the float32 products stay exact.
+    terms[-1] += _LIFT
     step = max(_MIN_ROWS, _CHUNK_ELEMENTS // len(palette))
     # Reused buffers: a fresh block per chunk costs more in page faults than the product.
     augmented = np.ones((min(step, n), channels + 1), np.float32)
     distances = np.empty((len(augmented), len(palette)), np.float32)
+    bits = distances.view(np.int32)
     labels = np.empty(n, _label_dtype(len(palette)))
     for start in range(0, n, step):
         chunk = points[start : start + step]
         rows = len(chunk)
         augmented[:rows, :channels] = chunk
         np.matmul(augmented[:rows], terms, out=distances[:rows])
-        labels[start : start + rows] = np.argmin(distances[:rows], axis=1)
+        labels[start : start + rows] = np.argmin(bits[:rows], axis=1)
     return labels
 
 
@@ -181,23 +189,23 @@ def _floyd_steinberg(pixels: np.ndarray, palette: np.ndarray) -> np.ndarray:
     k = len(palette)
     colors = np.hstack([palette, np.ones((k, 1))]).astype(np.float32)
     terms = _distance_terms(palette)
-    # In rows padded to width + 2, the pixels of a step are `width` apart in
-    # the flat array (y * (width + 2) + t - 2y); the padding keeps that
-    # stride positive for images one or two pixels wide.
-    source = np.zeros((height, width + 2, channels), np.uint8)
+    # In rows padded to stride + 2 pixels, the pixels of a step are `stride`
+    # apart in the flat array (y * (stride + 2) + t - 2y); the padding keeps
+    # the stride positive for images one or two pixels wide.
+    stride = width
+    source = np.zeros((height, stride + 2, channels), np.uint8)
     source[:, :width] = pixels
     source = source.reshape(-1, channels)
-    labels = np.zeros((height, width + 2), _label_dtype(k))
+    labels = np.zeros((height, stride + 2), _label_dtype(k))
     flat_labels = labels.reshape(-1)
     steps = width + 2 * (height - 1)
     plan = []
     for t in range(steps):
         lo, hi = max(0, (t - width + 2) // 2), min(height, t // 2 + 1)
-        start = t + lo * width
+        start = t + lo * stride
         # An image one pixel wide has no pixel on odd steps: an empty slice.
-        stop = start + (hi - lo - 1) * width + 1 if hi > lo else start
-        plan.append((lo, hi, slice(start, stop, width)))
-    # Zeros, not empty: cells outside the image take error too and must stay finite.
+        stop = start + (hi - lo - 1) * stride + 1 if hi > lo else start
+        plan.append((lo, hi, slice(start, stop, stride)))
     ring = np.zeros((max(_RING, 4), height + 1, channels + 1), np.float32)
     ring[..., channels] = 1
     for t, (lo, hi, where) in enumerate(plan[:3]):

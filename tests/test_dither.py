@@ -186,3 +186,17 @@ def test_more_than_256_entries_give_uint16_labels(channels):
     assert diffused.dtype == np.uint16
     assert np.array_equal(diffused, _reference_floyd_steinberg(pixels, palette))
     assert dither(pixels, palette, "ordered").dtype == np.uint16
+
+
+@pytest.mark.parametrize("channels", [1, 3, 4])
+def test_nearest_is_exact_over_the_whole_range_ordered_can_reach(channels):
+    # Ordered dithering maps pixel + offset, -128..383 per channel; the lifted
+    # float32 distances must stay exact and positive over all of it, ties included.
+    rng = np.random.default_rng(10)
+    points = rng.integers(-128, 384, (5000, channels)).astype(np.int16)
+    points[:4] = [[-128] * channels, [383] * channels, [0] * channels, [255] * channels]
+    palette = rng.integers(0, 256, (40, channels), dtype=np.uint8)
+    palette[:4] = [[0] * channels, [255] * channels, [255] * channels, [128] * channels]
+    palette[5] = palette[4]
+    expected = _brute_nearest(points[None], palette)[0]
+    assert np.array_equal(dither_module._nearest(points, palette), expected)
