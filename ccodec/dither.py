@@ -206,6 +206,7 @@ def _floyd_steinberg(pixels: np.ndarray, palette: np.ndarray) -> np.ndarray:
         # An image one pixel wide has no pixel on odd steps: an empty slice.
         stop = start + (hi - lo - 1) * stride + 1 if hi > lo else start
         plan.append((lo, hi, slice(start, stop, stride)))
+    # Zeros, not empty: cells outside the image take error too and must stay finite.
     ring = np.zeros((max(_RING, 4), height + 1, channels + 1), np.float32)
     ring[..., channels] = 1
     for t, (lo, hi, where) in enumerate(plan[:3]):
@@ -214,16 +215,22 @@ def _floyd_steinberg(pixels: np.ndarray, palette: np.ndarray) -> np.ndarray:
     # hundred pixels each, the per-call overhead is most of the time
     # (np.clip costs five times its ufunc; one view per count is cheaper
     # than six slices per step).
-    distances = np.empty((height, k), np.float32)
-    picked = np.empty((height, channels + 1), np.float32)
-    error = np.empty((height, channels + 1), np.float32)
+    # A step holds at most `widest` pixels; a product wider than
+    # _CHUNK_ELEMENTS (a wide image, or K over 256) runs in blocks of rows,
+    # which keeps the distances small and OpenBLAS on one thread.
+    widest = min(height, width // 2 + 1)
+    block = max(_MIN_ROWS, _CHUNK_ELEMENTS // k)
+    distances = np.empty((min(widest, block), k), np.float32)
+    nearest = np.empty(widest, np.intp)
+    picked = np.empty((widest, channels + 1), np.float32)
+    error = np.empty((widest, channels + 1), np.float32)
     # The four shares of each error in one product: right, then below-left,
     # below, below-right. The three below are added first, the order in which
     # raster-order diffusion adds them to a cell.
-    shares = np.empty((4, height, channels + 1), np.float32)
+    shares = np.empty((4, widest, channels + 1), np.float32)
     views = [
         (distances[:n], picked[:n], error[:n], shares[:, :n], shares[1:, :n], shares[0, :n])
-        for n in range(height + 1)
+        for n in range(widest + 1)
     ]
     low, high = np.float32(0), np.float32(255)
     base = 0
@@ -238,7 +245,14 @@ def _floyd_steinberg(pixels: np.ndarray, palette: np.ndarray) -> np.ndarray:
         dist, pick, err, share, share_below, share_right = views[hi - lo]
         values = ring[row, lo:hi]
         _clip(values, low, high, out=values)
-        chosen = np.matmul(values, terms, out=dist).argmin(axis=1)
+        if len(dist) == len(values):
+            chosen = np.matmul(values, terms, out=dist).argmin(axis=1)
+        else:
+            chosen = nearest[: len(values)]
+            for first in range(0, len(values), block):
+                rows = values[first : first + block]
+                part = np.matmul(rows, terms, out=dist[: len(rows)])
+                part.argmin(axis=1, out=chosen[first : first + len(rows)])
         flat_labels[where] = chosen
         colors.take(chosen, axis=0, out=pick)
         np.subtract(values, pick, out=err)

@@ -200,3 +200,16 @@ def test_nearest_is_exact_over_the_whole_range_ordered_can_reach(channels):
     palette[5] = palette[4]
     expected = _brute_nearest(points[None], palette)[0]
     assert np.array_equal(dither_module._nearest(points, palette), expected)
+
+
+@pytest.mark.parametrize("k", [7, 300])
+def test_floyd_steinberg_in_blocks_of_rows_matches_the_textbook_loop(monkeypatch, k):
+    # Products wider than _CHUNK_ELEMENTS run in blocks of rows; here of 3
+    # rows, on steps of up to 10 pixels, the last block shorter.
+    monkeypatch.setattr(dither_module, "_CHUNK_ELEMENTS", 3 * k)
+    monkeypatch.setattr(dither_module, "_MIN_ROWS", 1)
+    rng = np.random.default_rng(11)
+    pixels = rng.integers(0, 256, (17, 19, 4), dtype=np.uint8)
+    palette = rng.integers(0, 256, (k, 4), dtype=np.uint8)
+    labels = dither(pixels, palette, "floyd-steinberg")
+    assert np.array_equal(labels, _reference_floyd_steinberg(pixels, palette))
