@@ -346,6 +346,8 @@ def _encode_table(freq: np.ndarray) -> np.ndarray:
     return np.stack([reciprocal, PROB_SCALE - f, start, f * (1 << (32 - PROB_BITS))])
 
 
+_ESCAPED = np.arange(STAGE1_CONTEXTS * STAGE1_SYMBOLS) % STAGE1_SYMBOLS == ESCAPE
+
 # Pixels per block of columns whose symbols' (1 / f, PROB_SCALE - f, start, limit) are
 # looked up at once.
 _COLUMN_BLOCK_PIXELS = 1 << 18
@@ -435,7 +437,7 @@ def _literal_symbols(model: _Model, coded: np.ndarray, index: np.ndarray, c0: in
     starting at column `c0`: the rows that code a literal, column by column (a
     symbol of frequency PROB_SCALE changes nothing and is left out), where each
     column starts among them, and their (1 / f, PROB_SCALE - f, start, limit)."""
-    column, row = np.nonzero(index % STAGE1_SYMBOLS == ESCAPE)
+    column, row = np.nonzero(_ESCAPED[index])
     value = coded[row, 1 + c0 + column].astype(np.int32)
     left = coded[row, c0 + column].astype(np.int32)
     out = []
