@@ -3,9 +3,10 @@
 `quantize_to_target` runs `quantize` in full only at the K it needs: the one
 it returns and K - 1, the run that shows K is the smallest, plus one or two
 more when a prediction misses. The predictions come from a cheap estimate
-of the error at every K: one k-means run (quantize's greedy k-means++, a few
-plain Lloyd steps) on the coarse histogram of a subsample, a few
-milliseconds per K. The estimate follows the shape of quantize's error
+of the error at every K: one k-means run (greedy k-means++, a few plain
+Lloyd steps) on the coarse histogram of a subsample, a millisecond or a few
+per K, since the k-means++ centres are drawn once per coarse level and the
+first K of them start K. The estimate follows the shape of quantize's error
 against K, not its scale (quantize's error is 0.94-1.24 times it on the
 corpus at K = 4..93, mostly near 1.07),
 so the first full run is one below the smallest K the estimate says
@@ -43,7 +44,6 @@ from .quantize import (
     MAX_COLORS,
     Quantized,
     _histogram,
-    _kmeans_plusplus,
     _split_centers,
     _unpack,
     _validate_int,
@@ -255,9 +255,9 @@ class _Estimate:
     The histogram is a strided subsample's (at most _SAMPLE_PIXELS pixels),
     its colours merged into bins of their top bits (as quantize's coarse
     levels): the coarsest level with at least _ESTIMATE_BINS bins and
-    _BINS_PER_CLUSTER per cluster. One greedy k-means++ (quantize's split
-    start above _SPLIT_ABOVE) and at most _ESTIMATE_STEPS plain Lloyd steps
-    on the bins' means give the error,
+    _BINS_PER_CLUSTER per cluster. The level's first K greedy k-means++
+    centres (`_GrowingStart`; quantize's split start above _SPLIT_ABOVE) and
+    at most _ESTIMATE_STEPS plain Lloyd steps on the bins' means give the error,
     plus the fixed error of replacing each colour by its bin's mean, times
     K^-_DRIFT. It runs in RGB whatever the space and tracks quantize's error
     only in shape: the scale comes from the last full run.
@@ -279,13 +279,17 @@ class _Estimate:
             self.levels.append((int(bins[-1]) + 1, bins))
         self.levels.append((len(self.keys), np.arange(len(self.keys))))
         self.binned: dict[int, tuple[np.ndarray, np.ndarray, float]] = {}
+        self.starts: dict[int, _GrowingStart] = {}
         self.cache: dict[int, float] = {}
 
-    def _level(self, k: int) -> tuple[np.ndarray, np.ndarray, float]:
-        """Bin means, weights and the error of binning, of the coarsest level fit for K."""
+    def _index(self, k: int) -> int:
+        """The coarsest level fit for K."""
         wanted = max(_ESTIMATE_BINS, _BINS_PER_CLUSTER * k)
         index = next((i for i, (n, _) in enumerate(self.levels) if n >= wanted), -1)
-        index %= len(self.levels)
+        return index % len(self.levels)
+
+    def _level(self, index: int) -> tuple[np.ndarray, np.ndarray, float]:
+        """Bin means, weights and the error of binning, of level `index`."""
         if index not in self.binned:
             bins = self.levels[index][1]
             weights = np.bincount(bins, self.weights)
@@ -296,9 +300,16 @@ class _Estimate:
             self.binned[index] = (means.astype(np.float32), weights, floor)
         return self.binned[index]
 
+    def _start(self, index: int) -> _GrowingStart:
+        if index not in self.starts:
+            points, weights, _ = self._level(index)
+            self.starts[index] = _GrowingStart(points, weights)
+        return self.starts[index]
+
     def __call__(self, k: int) -> float:
         if k not in self.cache:
-            points, weights, floor = self._level(k)
+            index = self._index(k)
+            points, weights, floor = self._level(index)
             # At K >= the number of bins every bin is its own centre: only
             # the binning error is left (and no start can place K centres).
             error = 0.0
@@ -308,7 +319,7 @@ class _Estimate:
                     # K = 8000): the split start, as quantize uses there.
                     centers = _split_centers(points, weights, k)
                 else:
-                    centers = _kmeans_plusplus(points, weights, k, np.random.default_rng(k))
+                    centers = self._start(index).centers(k)
                 error = _lloyd_error(points, weights, centers, _ESTIMATE_STEPS)
             # K^-_DRIFT: the estimate falls a little slower than quantize's error.
             self.cache[k] = (max(error, 0.0) + floor) / self.values * k**-_DRIFT
@@ -375,3 +386,43 @@ def _lloyd_error(points: np.ndarray, weights: np.ndarray, centers: np.ndarray, s
         centers = centers.copy()
         centers[filled] = (sums[filled] / totals[filled, None]).astype(np.float32)
     return error
+
+
+class _GrowingStart:
+    """Greedy k-means++ centres on one level, drawn one more at a time as larger K ask.
+
+    The first K centres are the start for K, so the estimates of every K on
+    a level share one k-means++ run: its passes are paid once, up to the
+    largest K asked, not again for each K the search tries.
+    """
+
+    def __init__(self, points: np.ndarray, weights: np.ndarray) -> None:
+        self.points, self.weights = points, weights.astype(np.float32)
+        self.points_t = np.ascontiguousarray(points.T)
+        self.points_sq = np.einsum("ij,ij->i", points, points)
+        self.rng = np.random.default_rng(0)
+        self.chosen = [self._draw(np.asarray(weights, np.float64), 1)[0]]
+        self.closest = self._distances([self.chosen[0]])[0]
+
+    def _draw(self, mass: np.ndarray, count: int) -> np.ndarray:
+        cumulative = np.cumsum(mass)
+        draws = self.rng.random(count) * cumulative[-1]
+        return np.minimum(np.searchsorted(cumulative, draws, "right"), len(mass) - 1)
+
+    def _distances(self, index: list[int] | np.ndarray) -> np.ndarray:
+        centers = self.points[index]
+        d = (-2 * centers) @ self.points_t + self.points_sq
+        d += np.einsum("ij,ij->i", centers, centers)[:, None]
+        return np.maximum(d, 0, out=d)
+
+    def centers(self, k: int) -> np.ndarray:
+        """The first K centres (K below the number of points)."""
+        while len(self.chosen) < k:
+            # As quantize's k-means++: of a few candidates, the one leaving the least error.
+            trials = 2 + int(2 * math.log(len(self.chosen) + 1))
+            candidates = self._draw(self.weights.astype(np.float64) * self.closest, trials)
+            distances = np.minimum(self._distances(candidates), self.closest)
+            best = int(np.argmin(distances @ self.weights))
+            self.chosen.append(int(candidates[best]))
+            self.closest = distances[best]
+        return self.points[self.chosen[:k]]

@@ -225,3 +225,27 @@ def test_estimate_smallest_is_high_when_nothing_meets_and_low_when_it_does():
     estimate = _Estimate(gradient(60, seed=3))
     assert estimate.smallest(1e-12, 1, 20) == 20 and estimate(20) > 1e-12
     assert estimate.smallest(1.0, 5, 20) == 5
+
+
+def test_growing_start_hands_out_prefixes_of_one_draw():
+    from ccodec.target import _GrowingStart
+
+    rng = np.random.default_rng(0)
+    points = rng.random((300, 3)).astype(np.float32)
+    weights = rng.integers(1, 50, 300).astype(np.float64)
+    start = _GrowingStart(points, weights)
+    eight = start.centers(8).copy()
+    assert np.array_equal(start.centers(3), eight[:3])
+    assert np.array_equal(_GrowingStart(points, weights).centers(5), eight[:5])
+    assert len(np.unique(start.centers(40), axis=0)) == 40
+
+
+def test_estimate_does_not_depend_on_the_order_k_are_asked_in():
+    from ccodec.target import _Estimate
+
+    pixels = gradient(120, seed=5)
+    ks = [3, 40, 7, 64, 12, 90, 5]
+    forward, backward = _Estimate(pixels), _Estimate(pixels)
+    first = {k: forward(k) for k in ks}
+    second = {k: backward(k) for k in reversed(ks)}
+    assert first == second
