@@ -253,12 +253,16 @@ def _auto_payloads(labels: np.ndarray, k: int, bits: int, level: int, fits) -> d
     if len(payload) <= _QUICK_GAIN * len(quick):
         return {"rans": payload}
     mid = encode_zstd(labels, k, bits, min(level, _MID_LEVEL))
-    if level <= _MID_LEVEL or len(payload) <= _MID_GAIN * len(mid):
+    if level <= _MID_LEVEL:
         return {"rans": payload, "zstd": mid}
+    if len(payload) <= _MID_GAIN * len(mid):
+        return {"rans": payload}
     if len(payload) < len(mid):
         high = encode_zstd(labels, k, bits, min(level, _HIGH_LEVEL))
-        if level <= _HIGH_LEVEL or len(payload) <= len(high):
+        if level <= _HIGH_LEVEL:
             return {"rans": payload, "zstd": high}
+        if len(payload) < len(high):
+            return {"rans": payload}
     return {"rans": payload, "zstd": encode_zstd(labels, k, bits, level)}
 
 

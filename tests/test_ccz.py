@@ -680,3 +680,32 @@ def test_auto_at_any_level_writes_the_smaller_of_what_it_tried(level):
         sizes = [len(encode_quantized(q, level=level, coding=c)) for c in ("zstd", "rans")]
         assert len(data) <= max(sizes)
         assert decode(data) == q
+
+
+def _stripes(period: int) -> Quantized:
+    """4 colours in diagonal stripes, 5% noise: rANS and zstd within 10% of each other."""
+    rng = np.random.default_rng(0)
+    y, x = np.mgrid[:120, :200]
+    labels = (x + 3 * y) // period % 4
+    noise = rng.random(labels.shape) < 0.05
+    labels[noise] = rng.integers(0, 4, int(noise.sum()))
+    return Quantized(np.arange(12, dtype=np.uint8).reshape(4, 3), labels.astype(np.uint8))
+
+
+@pytest.mark.parametrize(
+    ("period", "level", "tried", "coding"),
+    [
+        # rANS between 0.8x and 1x the level-9 frame and below the level-15 one
+        (61, 19, [1, 9, 15], "rans"),
+        (61, 15, [1, 9, 15], "rans"),
+        # rANS above the level-9 frame: zstd at the level asked for decides
+        (29, 19, [1, 9, 19], "zstd"),
+    ],
+)
+def test_auto_runs_the_cheaper_zstd_levels_first(monkeypatch, period, level, tried, coding):
+    q = _stripes(period)
+    levels = _levels_tried(monkeypatch)
+    data = encode_quantized(q, level=level)
+    assert levels == tried
+    assert read_header(data).coding == coding
+    assert data == encode_quantized(q, level=level, coding=coding)

@@ -94,6 +94,17 @@ def _fix_crc(data: bytearray) -> None:
 
 
 @SETTINGS
+@given(quantized(max_side=40), st.integers(1, 22))
+def test_auto_writes_what_one_coding_alone_writes_at_the_same_level(q, level):
+    # Its trials at cheaper zstd levels only decide; a zstd frame written is at `level`.
+    data = encode_quantized(q, level=level)
+    assert data in (
+        encode_quantized(q, level=level, coding="zstd"),
+        encode_quantized(q, level=level, coding="rans"),
+    )
+
+
+@SETTINGS
 @given(quantized(max_side=40), st.sampled_from(["auto", "zstd", "rans"]))
 def test_any_image_round_trips_exactly(q, coding):
     data = encode_quantized(q, coding=coding)
