@@ -24,8 +24,9 @@ How each method runs, chosen by measurement at 512 x 512 (benchmarks/dither.py):
   above, so all pixels with the same x + 2y are mapped in one vectorised
   step (W + 2H steps instead of W x H), in a ring of 64 steps, so memory
   grows with the height only. For a 500 x 500 RGBA image that is about
-  21 ms at K=2 and 43 ms at K=256 (CPU, quiet machine), some 22 ms of it
-  the distances at K=256.
+  21 ms at K=2 and 43 ms at K=256 (CPU time, load 0.7); at K=256 the
+  distance products and their argmin are some 27 ms of it, and no pruning
+  of the palette tried beat the dense product (benchmarks/README.md).
 - ``ordered``: an 8 x 8 Bayer threshold offset added to every channel,
   scaled to the palette's typical spacing (the median distance from an
   entry to its nearest other) over sqrt(C), since the same offset on C
