@@ -296,7 +296,7 @@ class _Estimate:
             sums = [np.bincount(bins, self.weights * c) for c in self.colors.T]
             means = np.stack(sums, axis=1) / weights[:, None]
             spread = self.colors - means[bins]
-            floor = float(self.weights @ np.einsum("ij,ij->i", spread, spread))
+            floor = float(np.einsum("i,ij,ij->", self.weights, spread, spread))
             self.binned[index] = (means.astype(np.float32), weights, floor)
         return self.binned[index]
 
@@ -362,7 +362,7 @@ def _lloyd_error(points: np.ndarray, weights: np.ndarray, centers: np.ndarray, s
     Distances in blocks of _BLOCK_ELEMENTS: larger products make OpenBLAS
     go multi-threaded, which on a shared machine costs more than it saves.
     """
-    norms = float(weights @ np.einsum("ij,ij->i", points, points))
+    norms = float(np.einsum("i,ij,ij->", weights, points, points.astype(np.float64)))
     labels = np.full(len(points), -1)
     rows = max(1, _BLOCK_ELEMENTS // len(centers))
     error = math.inf
@@ -375,7 +375,7 @@ def _lloyd_error(points: np.ndarray, weights: np.ndarray, centers: np.ndarray, s
             block = points[start : start + rows] @ minus_two_t + centers_sq
             new_labels[start : start + rows] = block.argmin(axis=1)
             nearest[start : start + rows] = block.min(axis=1)
-        error = norms + float(weights @ nearest)
+        error = norms + float(np.einsum("i,i->", weights, nearest.astype(np.float64)))
         if np.array_equal(new_labels, labels):
             break
         labels = new_labels
@@ -422,7 +422,7 @@ class _GrowingStart:
             trials = 2 + int(2 * math.log(len(self.chosen) + 1))
             candidates = self._draw(self.weights.astype(np.float64) * self.closest, trials)
             distances = np.minimum(self._distances(candidates), self.closest)
-            best = int(np.argmin(distances @ self.weights))
+            best = int(np.argmin(np.einsum("ij,j->i", distances, self.weights)))
             self.chosen.append(int(candidates[best]))
             self.closest = distances[best]
         return self.points[self.chosen[:k]]
