@@ -190,23 +190,22 @@ def _floyd_steinberg(pixels: np.ndarray, palette: np.ndarray) -> np.ndarray:
     k = len(palette)
     colors = np.hstack([palette, np.ones((k, 1))]).astype(np.float32)
     terms = _distance_terms(palette)
-    # In rows padded to stride + 2 pixels, the pixels of a step are `stride`
-    # apart in the flat array (y * (stride + 2) + t - 2y); the padding keeps
-    # the stride positive for images one or two pixels wide.
-    stride = width
-    source = np.zeros((height, stride + 2, channels), np.uint8)
+    # In rows padded to width + 2 pixels, the pixels of a step are `width`
+    # apart in the flat array (y * (width + 2) + t - 2y); the padding keeps
+    # that stride positive for images one or two pixels wide.
+    source = np.zeros((height, width + 2, channels), np.uint8)
     source[:, :width] = pixels
     source = source.reshape(-1, channels)
-    labels = np.zeros((height, stride + 2), _label_dtype(k))
+    labels = np.zeros((height, width + 2), _label_dtype(k))
     flat_labels = labels.reshape(-1)
     steps = width + 2 * (height - 1)
     plan = []
     for t in range(steps):
         lo, hi = max(0, (t - width + 2) // 2), min(height, t // 2 + 1)
-        start = t + lo * stride
+        start = t + lo * width
         # An image one pixel wide has no pixel on odd steps: an empty slice.
-        stop = start + (hi - lo - 1) * stride + 1 if hi > lo else start
-        plan.append((lo, hi, slice(start, stop, stride)))
+        stop = start + (hi - lo - 1) * width + 1 if hi > lo else start
+        plan.append((lo, hi, slice(start, stop, width)))
     # Zeros, not empty: cells outside the image take error too and must stay finite.
     ring = np.zeros((max(_RING, 4), height + 1, channels + 1), np.float32)
     ring[..., channels] = 1
@@ -215,10 +214,10 @@ def _floyd_steinberg(pixels: np.ndarray, palette: np.ndarray) -> np.ndarray:
     # Preallocated outputs and plain ufuncs: with some 1,500 steps of a few
     # hundred pixels each, the per-call overhead is most of the time
     # (np.clip costs five times its ufunc; one view per count is cheaper
-    # than six slices per step).
-    # A step holds at most `widest` pixels; a product wider than
-    # _CHUNK_ELEMENTS (a wide image, or K over 256) runs in blocks of rows,
-    # which keeps the distances small and OpenBLAS on one thread.
+    # than six slices per step). A step holds at most `widest` pixels; a
+    # product wider than _CHUNK_ELEMENTS (a wide image, or K over 256) runs
+    # in blocks of rows, which keeps the distances small and OpenBLAS on one
+    # thread.
     widest = min(height, width // 2 + 1)
     block = max(_MIN_ROWS, _CHUNK_ELEMENTS // k)
     distances = np.empty((min(widest, block), k), np.float32)
