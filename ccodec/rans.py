@@ -363,7 +363,6 @@ def _encode_rows(model: _Model, coded: np.ndarray, stage1: np.ndarray, tables, b
     at the end.
     """
     rows, width = coded.shape[0], coded.shape[1] - 1
-    bands = rows // band
     phases = 1 + len(model.literal_shapes)
     x = np.full(rows, RANS_L, np.float64)
     words: list[np.ndarray] = []  # states before the shift; the low 16 bits are the word
@@ -391,19 +390,29 @@ def _encode_rows(model: _Model, coded: np.ndarray, stage1: np.ndarray, tables, b
             reciprocal, gap, start, limit = entries[:, c - c0]
             _encode_symbols(x, reciprocal, gap, start, limit, everyone, words, lanes)
             tags.extend([c * phases] * (len(lanes) - len(tags)))
-    if words:
-        j = np.tile(np.arange(band, dtype=np.int64), bands)
-        # decoding order: step c + 2j, then phase, then lane (j, then band)
-        lane_key = 2 * j * phases * rows + j * bands + np.repeat(np.arange(bands), band)
-        big = np.concatenate(lanes)
-        keys = lane_key[big] + np.repeat(np.array(tags, np.int64) * rows, [len(a) for a in lanes])
-        if keys.max() < 1 << 31:  # half the sorting time
-            keys = keys.astype(np.int32)
-        order = np.argsort(keys, kind="stable")  # runs of ascending keys: faster than quicksort
-        stream = (np.concatenate(words)[order].astype(np.int64) & 0xFFFF).astype("<u2")
-    else:
-        stream = np.zeros(0, "<u2")
-    return x.astype("<u4").tobytes() + stream.tobytes()
+    return x.astype("<u4").tobytes() + _word_stream(words, lanes, tags, rows, band, phases)
+
+
+def _word_stream(words: list, lanes: list, tags: list, rows: int, band: int, phases: int) -> bytes:
+    """The emitted words in decoding order: step c + 2j, then phase, then lane (j, then
+    band). Lists are emptied as they are read, to keep the peak memory down."""
+    if not words:
+        return b""
+    j = np.tile(np.arange(band, dtype=np.int64), rows // band)
+    lane_key = 2 * j * phases * rows + j * (rows // band) + np.arange(rows) // band
+    sizes = [len(a) for a in lanes]
+    top = (max(tags) + 1) * rows + int(lane_key.max())
+    key_type = np.int32 if top < 1 << 31 else np.int64  # half the sorting time
+    keys = np.concatenate(lanes).astype(key_type)
+    lanes.clear()
+    keys[...] = lane_key[keys]
+    keys += np.repeat(np.array(tags, key_type) * key_type(rows), sizes)
+    order = np.argsort(keys, kind="stable")  # runs of ascending keys: faster than quicksort
+    del keys
+    low = np.concatenate(words)
+    words.clear()
+    low = np.fmod(low, 65536, out=low).astype("<u2")  # exact: integers below 2**32
+    return low[order].tobytes()
 
 
 def _lookup(table: np.ndarray, index: np.ndarray) -> np.ndarray:
