@@ -26,7 +26,7 @@ from .errors import (
     TruncatedError,
     UnsupportedError,
 )
-from .quantize import MODES, Quantized
+from .quantize import MODES, Quantized, _label_dtype
 from .zstdframe import decompress_exact
 
 __all__ = [
@@ -285,7 +285,7 @@ def _validate_image(q: Quantized) -> tuple[np.ndarray, np.ndarray]:
         )
     if labels.max() >= k or labels.min() < 0:
         raise OptionError(f"labels must lie in 0..{k - 1}.")
-    return palette, labels.astype(np.uint8 if k <= 256 else np.uint16, copy=False)
+    return palette, labels.astype(_label_dtype(k), copy=False)
 
 
 def _codings_for(coding: str, width: int) -> tuple[str, ...]:
@@ -453,14 +453,14 @@ def _compress_bound(size: int) -> int:
 
 def read_container(
     data: bytes, *, file_size: int | None = None, max_pixels: int | None = DEFAULT_MAX_PIXELS
-) -> tuple[Header, np.ndarray]:
+) -> tuple[Header, np.ndarray, dict]:
     """Validate all but the payload (rules 1-19): the header, the palette and its CRC-32,
-    the file's length and the metadata chunks; return the header and palette.
+    the file's length and the metadata chunks; return the header, the palette and
+    the metadata (as `read_metadata` gives it).
 
     `data` needs to hold only the header, palette and CRC; `file_size` is the
     length of the whole file (default ``len(data)``), so a reader of a file
-    on disk can check it before reading or allocating the payload. The
-    metadata is `read_metadata`'s to return.
+    on disk can check it before reading or allocating the payload.
     """
     view = _byte_view(data)
     header = read_header(view, max_pixels=max_pixels)
@@ -488,9 +488,9 @@ def read_container(
         )
     if available > header.payload_length:  # rule 18
         raise CorruptError(f"{available - header.payload_length} trailing bytes after the payload")
-    read_metadata(header, view)  # rule 19
+    info = read_metadata(header, view)  # rule 19
     palette = np.frombuffer(view[header.palette_offset : palette_end], np.uint8)
-    return header, palette.reshape(header.k, header.channels).copy()
+    return header, palette.reshape(header.k, header.channels).copy(), info
 
 
 def read_metadata(header: Header, data: bytes) -> dict:
@@ -562,8 +562,7 @@ def decode(data: bytes, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Quant
     ('RGB', 2, 2)
     """
     view = _byte_view(data)
-    header, palette = read_container(view, max_pixels=max_pixels)
-    info = read_metadata(header, view)
+    header, palette, info = read_container(view, max_pixels=max_pixels)
     try:
         labels = _DECODERS[header.compression](view[header.payload_offset :], header)
     except MemoryError:
@@ -575,8 +574,7 @@ def decode(data: bytes, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Quant
     if largest >= header.k:  # rule 22
         row, col = np.argwhere(labels == largest)[0]
         raise CorruptError(f"index {largest} >= K={header.k} at row {row}, column {col}")
-    dtype = np.uint8 if header.k <= 256 else np.uint16
-    return Quantized(palette, labels.astype(dtype, copy=False), info=info)
+    return Quantized(palette, labels.astype(_label_dtype(header.k), copy=False), info=info)
 
 
 # -- zstd coding (0): bit-packed rows, one zstd frame --------------------------------

@@ -21,7 +21,6 @@ from .ccz import (
     decode,
     read_container,
     read_header,
-    read_metadata,
 )
 from .codec import encode
 from .errors import CczError
@@ -52,8 +51,7 @@ class CczImageFile(ImageFile.ImageFile):
             # Header, palette, CRC and file length are all checked here, before
             # Pillow allocates the image in load(): a damaged 50-byte file must
             # not cost hundreds of megabytes before it is refused.
-            header, palette = read_container(prefix, file_size=file_size, max_pixels=None)
-            metadata = read_metadata(header, prefix)
+            header, palette, metadata = read_container(prefix, file_size=file_size, max_pixels=None)
         except CczError as exc:
             raise OSError(str(exc)) from exc
         self._size = (header.width, header.height)

@@ -25,6 +25,7 @@ import numpy as np
 import zstandard
 
 from .errors import CorruptError, LimitError, OptionError, TruncatedError
+from .quantize import _label_dtype
 from .zstdframe import decompress_exact
 
 __all__ = ["MAX_K", "decode_labels", "encode_labels"]
@@ -103,7 +104,7 @@ def decode_labels(payload: bytes | memoryview, width: int, height: int, k: int) 
         labels = _decode(model, band, codes, states, words, width, height)
     except MemoryError:
         raise LimitError(f"not enough memory to decode a {width}x{height} label map") from None
-    return labels.astype(np.uint8 if k <= 256 else np.uint16)
+    return labels.astype(_label_dtype(k))
 
 
 class _Model:
