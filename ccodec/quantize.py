@@ -56,6 +56,9 @@ MODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
 #: The colour spaces `quantize` can cluster in.
 SPACES = ("rgb", "oklab")
 
+# quantize's default stopping fraction (`tol`), which the target search passes on too.
+_DEFAULT_TOL = 3e-4
+
 # Distance matrices are built this many elements at a time (256 KiB of float32:
 # it stays in cache, and OpenBLAS runs products this small on one thread,
 # which under load was 1.7x faster on the 24 MP case than two threads),
@@ -214,7 +217,7 @@ def quantize(
     *,
     seed: int | None = 0,
     max_iter: int = 300,
-    tol: float = 3e-4,
+    tol: float = _DEFAULT_TOL,
     space: str = "rgb",
 ) -> Quantized:
     """Reduce an image to at most `k` colours with k-means++ and Lloyd iterations.
@@ -304,16 +307,32 @@ def _quantize(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Palette (K', C) uint8 and labels (N,) uint8 for flat (N, C) uint8 pixels."""
     keys, unique_keys, counts = _histogram(flat)
-    colors = _unpack(unique_keys, flat.shape[1])
+    palette, color_labels = _quantize_colors(
+        unique_keys, counts, flat.shape[1], k, rng, max_iter, tol, space
+    )
+    return palette, _pixel_labels(keys, unique_keys, color_labels, flat.shape[1])
+
+
+def _quantize_colors(
+    unique_keys: np.ndarray,
+    counts: np.ndarray,
+    channels: int,
+    k: int,
+    rng: np.random.Generator,
+    max_iter: int,
+    tol: float,
+    space: str,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Palette (K', C) uint8 and each distinct colour's label, from `_histogram`'s keys, counts."""
+    colors = _unpack(unique_keys, channels)
     if len(colors) <= k:
-        color_labels = np.arange(len(colors), dtype=_label_dtype(len(colors)))
-        return colors, _pixel_labels(keys, unique_keys, color_labels, flat.shape[1])
+        return colors, np.arange(len(colors), dtype=_label_dtype(len(colors)))
 
     points = _to_points(colors, space)
     weights = counts.astype(np.float64)
     # Coarse to fine: restarts on the coarsest histogram, then each finer one
     # starts from the previous centres and only polishes.
-    bin_levels = _coarse_bins(unique_keys, flat.shape[1], k)
+    bin_levels = _coarse_bins(unique_keys, channels, k)
     levels = _level_means(bin_levels, points, weights)
     levels.append((points, weights))
     parents = _parents(bin_levels)
@@ -345,8 +364,7 @@ def _quantize(
         if level:
             states = [state]
         candidates = [s.centers for s in states]
-    palette, color_labels = _round_palette(state, colors, space)
-    return palette, _pixel_labels(keys, unique_keys, color_labels, flat.shape[1])
+    return _round_palette(state, colors, space)
 
 
 def _to_points(colors: np.ndarray, space: str) -> np.ndarray:
