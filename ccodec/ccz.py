@@ -26,7 +26,7 @@ from .errors import (
     TruncatedError,
     UnsupportedError,
 )
-from .quantize import MODES, Quantized, _label_dtype
+from .quantize import MODES, Quantized, label_dtype
 from .zstdframe import decompress_exact
 
 __all__ = [
@@ -285,7 +285,7 @@ def _validate_image(q: Quantized) -> tuple[np.ndarray, np.ndarray]:
         )
     if labels.max() >= k or labels.min() < 0:
         raise OptionError(f"labels must lie in 0..{k - 1}.")
-    return palette, labels.astype(_label_dtype(k), copy=False)
+    return palette, labels.astype(label_dtype(k), copy=False)
 
 
 def _codings_for(coding: str, width: int) -> tuple[str, ...]:
@@ -574,7 +574,7 @@ def decode(data: bytes, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Quant
     if largest >= header.k:  # rule 22
         row, col = np.argwhere(labels == largest)[0]
         raise CorruptError(f"index {largest} >= K={header.k} at row {row}, column {col}")
-    return Quantized(palette, labels.astype(_label_dtype(header.k), copy=False), info=info)
+    return Quantized(palette, labels.astype(label_dtype(header.k), copy=False), info=info)
 
 
 # -- zstd coding (0): bit-packed rows, one zstd frame --------------------------------

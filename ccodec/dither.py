@@ -45,7 +45,7 @@ try:  # np.clip's ufunc: its Python wrapper costs four times the clipping of a f
     from numpy._core.umath import clip as _clip
 except ImportError:  # NumPy 1
     from numpy.core.umath import clip as _clip
-from .quantize import MAX_COLORS, _label_dtype, _validate_pixels
+from .quantize import BYTE_PALETTE_SIZE, MAX_COLORS, _validate_pixels, label_dtype
 
 __all__ = ["METHODS", "dither"]
 
@@ -58,8 +58,6 @@ _CHUNK_ELEMENTS = 1 << 16
 # Exact Floyd-Steinberg keeps this many steps (anti-diagonals) in its ring;
 # more rows mean fewer moves of the last three to the front.
 _RING = 64
-# Pillow's palettes hold at most this many entries.
-_PILLOW_COLORS = 256
 # Distance chunks have at least this many rows (at K = 65,536 one row a chunk
 # would spend its time in Python).
 _MIN_ROWS = 64
@@ -92,7 +90,7 @@ def dither(pixels: np.ndarray, palette: np.ndarray, method: str = "floyd-steinbe
     if method == "none":
         return _nearest(pixels.reshape(-1, pixels.shape[2]), palette).reshape(pixels.shape[:2])
     if method == "floyd-steinberg":
-        if len(palette) > _PILLOW_COLORS:
+        if len(palette) > BYTE_PALETTE_SIZE:
             return _floyd_steinberg(pixels, palette)
         if pixels.shape[2] in (1, 3):
             return _floyd_steinberg_pillow(pixels, palette)
@@ -138,7 +136,7 @@ def _nearest(points: np.ndarray, palette: np.ndarray) -> np.ndarray:
     augmented = np.ones((min(step, n), channels + 1), np.float32)
     distances = np.empty((len(augmented), len(palette)), np.float32)
     bits = distances.view(np.int32)
-    labels = np.empty(n, _label_dtype(len(palette)))
+    labels = np.empty(n, label_dtype(len(palette)))
     for start in range(0, n, step):
         chunk = points[start : start + step]
         rows = len(chunk)
@@ -196,7 +194,7 @@ def _floyd_steinberg(pixels: np.ndarray, palette: np.ndarray) -> np.ndarray:
     source = np.zeros((height, width + 2, channels), np.uint8)
     source[:, :width] = pixels
     source = source.reshape(-1, channels)
-    labels = np.zeros((height, width + 2), _label_dtype(k))
+    labels = np.zeros((height, width + 2), label_dtype(k))
     flat_labels = labels.reshape(-1)
     steps = width + 2 * (height - 1)
     plan = []

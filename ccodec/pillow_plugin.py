@@ -24,7 +24,7 @@ from .ccz import (
 )
 from .codec import encode
 from .errors import CczError
-from .quantize import pillow_info
+from .quantize import BYTE_PALETTE_SIZE, pillow_info
 
 __all__ = ["CczImageFile", "register"]
 
@@ -60,7 +60,7 @@ class CczImageFile(ImageFile.ImageFile):
         self.text = {key: value for key, value in metadata.items() if key != "icc_profile"}
         self.info["ccz_version"] = (header.major, header.minor)
         self.info["colors"] = header.k
-        if header.channels >= 3 and header.k <= _PALETTE_SIZE:
+        if header.channels >= 3 and header.k <= BYTE_PALETTE_SIZE:
             # Alpha travels as per-entry transparency, as Pillow's PNG plugin
             # does, so convert("RGBA") and saving as PNG (tRNS) both keep it.
             self._mode = "P"
@@ -70,9 +70,6 @@ class CczImageFile(ImageFile.ImageFile):
         else:
             self._mode = header.mode
         self.tile = [ImageFile._Tile("ccz", (0, 0) + self.size, start, (self._mode,))]
-
-
-_PALETTE_SIZE = 256
 
 
 class CczDecoder(ImageFile.PyDecoder):
@@ -95,7 +92,7 @@ class CczDecoder(ImageFile.PyDecoder):
 def _save(im: Image.Image, fp, filename: str | bytes) -> None:
     info = im.encoderinfo
     # 256 by default, as before 16-bit indices: Pillow's own palette size.
-    colors = info.get("colors", _PALETTE_SIZE)
+    colors = info.get("colors", BYTE_PALETTE_SIZE)
     fp.write(
         encode(
             im,

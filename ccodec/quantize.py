@@ -56,6 +56,10 @@ MODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
 #: The colour spaces `quantize` can cluster in.
 SPACES = ("rgb", "oklab")
 
+#: The most entries 8-bit indices address: uint8 labels, and Pillow's (PNG's,
+#: GIF's) palettes. Larger palettes get uint16 labels and RGB(A) images.
+BYTE_PALETTE_SIZE = 256
+
 # quantize's default stopping fraction (`tol`), which the target search passes on too.
 _DEFAULT_TOL = 3e-4
 
@@ -326,7 +330,7 @@ def _quantize_colors(
     """Palette (K', C) uint8 and each distinct colour's label, from `_histogram`'s keys, counts."""
     colors = _unpack(unique_keys, channels)
     if len(colors) <= k:
-        return colors, np.arange(len(colors), dtype=_label_dtype(len(colors)))
+        return colors, np.arange(len(colors), dtype=label_dtype(len(colors)))
 
     points = _to_points(colors, space)
     weights = counts.astype(np.float64)
@@ -439,9 +443,9 @@ def _pixel_labels(
     return color_labels[np.searchsorted(unique_keys, keys)]
 
 
-def _label_dtype(k: int) -> type:
-    """uint8 labels for up to 256 palette entries, uint16 above."""
-    return np.uint8 if k <= 256 else np.uint16
+def label_dtype(k: int) -> type:
+    """uint8 labels for up to `BYTE_PALETTE_SIZE` palette entries, uint16 above."""
+    return np.uint8 if k <= BYTE_PALETTE_SIZE else np.uint16
 
 
 def _coarse_bins(unique_keys: np.ndarray, channels: int, k: int) -> list[np.ndarray]:
@@ -1031,7 +1035,7 @@ def _round_palette(state: _State, colors: np.ndarray, space: str) -> tuple[np.nd
             state.labels = labels
             break
         palette, error = candidate, new_error
-    return palette.astype(np.uint8), state.labels.astype(_label_dtype(len(palette)))
+    return palette.astype(np.uint8), state.labels.astype(label_dtype(len(palette)))
 
 
 def _palette_error(

@@ -25,7 +25,7 @@ import numpy as np
 import zstandard
 
 from .errors import CorruptError, LimitError, OptionError, TruncatedError
-from .quantize import _label_dtype
+from .quantize import label_dtype
 from .zstdframe import decompress_exact
 
 __all__ = ["MAX_K", "decode_labels", "encode_labels"]
@@ -104,7 +104,7 @@ def decode_labels(payload: bytes | memoryview, width: int, height: int, k: int) 
         labels = _decode(model, band, codes, states, words, width, height)
     except MemoryError:
         raise LimitError(f"not enough memory to decode a {width}x{height} label map") from None
-    return labels.astype(_label_dtype(k))
+    return labels.astype(label_dtype(k))
 
 
 class _Model:

@@ -5,10 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from ..quantize import Quantized
-
-#: The most entries a Pillow (and PNG, GIF) palette holds.
-PALETTE_SIZE = 256
+from ..quantize import BYTE_PALETTE_SIZE, Quantized
 
 
 def palette_image(q: Quantized) -> Image.Image:
@@ -18,8 +15,8 @@ def palette_image(q: Quantized) -> Image.Image:
     L exactly; alpha (LA, RGBA) goes in ``info["transparency"]`` as one byte per
     entry, which PNG writes as a tRNS chunk. ValueError above 256 entries.
     """
-    if q.k > PALETTE_SIZE:
-        raise ValueError(f"a palette image holds at most {PALETTE_SIZE} colours, not {q.k}")
+    if q.k > BYTE_PALETTE_SIZE:
+        raise ValueError(f"a palette image holds at most {BYTE_PALETTE_SIZE} colours, not {q.k}")
     image = Image.fromarray(np.ascontiguousarray(q.labels, np.uint8), "P")
     colours = q.palette[:, :1].repeat(3, axis=1) if q.channels <= 2 else q.palette[:, :3]
     # Exactly K entries, so that PNG chooses 1, 2 or 4 bits per index by itself.

@@ -7,8 +7,8 @@ from typing import BinaryIO
 
 from PIL import PngImagePlugin
 
-from ..quantize import Quantized
-from ._palette import PALETTE_SIZE, icc_profile, palette_image, plain_image
+from ..quantize import BYTE_PALETTE_SIZE, Quantized
+from ._palette import icc_profile, palette_image, plain_image
 
 # PNG keywords: 1-79 Latin-1 characters (PNG 1.2, section 11.3.4.2).
 _MAX_KEYWORD = 79
@@ -20,7 +20,7 @@ def write(q: Quantized, fp: BinaryIO) -> None:
     Text entries whose key is not a PNG keyword (1-79 Latin-1 characters) are
     left out; values that are not Latin-1 go in iTXt chunks.
     """
-    image = palette_image(q) if q.k <= PALETTE_SIZE else plain_image(q)
+    image = palette_image(q) if q.k <= BYTE_PALETTE_SIZE else plain_image(q)
     params: dict[str, object] = {"optimize": True, **icc_profile(q)}
     if "transparency" in image.info:
         params["transparency"] = image.info["transparency"]
