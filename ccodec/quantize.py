@@ -719,17 +719,21 @@ def _distances_from(centers: np.ndarray, points_t: np.ndarray, points_sq: np.nda
 
 
 def _nearest_two(
-    points: np.ndarray, centers: np.ndarray, starts: np.ndarray
+    points: np.ndarray,
+    centers: np.ndarray,
+    starts: np.ndarray,
+    layout: tuple[np.ndarray, int] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Nearest centre of each point, the distance to it, and to the nearest other per group.
 
     Groups are the runs of centres beginning at `starts`; the result's last
     array is (N, len(starts)). Distances come from one matrix product per
     chunk of a few MiB, so memory grows with the number of points, never
-    points x K.
+    points x K. `layout` is `_group_columns(starts, K)`, for callers that
+    keep it between calls.
     """
     n, k = len(points), len(centers)
-    columns, depth = _group_columns(starts, k)
+    columns, depth = layout or _group_columns(starts, k)
     n_groups = len(starts)
     labels = np.empty(n, np.intp)
     first = np.empty(n, np.float32)
@@ -868,7 +872,11 @@ class _State:
         order, self.starts = _groups(centers, n_groups_for or len(points))
         self.centers = centers[order].astype(np.float32)
         self.k = len(centers)
-        self.labels, self.upper, lower = _nearest_two(points, self.centers, self.starts)
+        # The distance matrix's column layout, the same for every re-assignment.
+        self.layout = _group_columns(self.starts, len(centers))
+        self.labels, self.upper, lower = _nearest_two(
+            points, self.centers, self.starts, self.layout
+        )
         # (groups, points): the per-point minimum then runs along whole rows.
         self.lower = np.ascontiguousarray(lower.T)
         self.norm_total = float(np.einsum("i,ij,ij->", weights, points, points.astype(np.float64)))
@@ -886,6 +894,7 @@ class _State:
         state = object.__new__(_State)
         state.points, state.weights = points, weights
         state.starts, state.centers, state.k = self.starts, self.centers, self.k
+        state.layout = self.layout
         state.labels = self.labels[parent]
         diff = points - self.centers[state.labels]
         state.upper = np.sqrt(np.einsum("ij,ij->i", diff, diff))
@@ -963,7 +972,7 @@ class _State:
     def _reassign(self, index: np.ndarray) -> None:
         """Exact nearest centre and bounds for points[index]."""
         self.labels[index], self.upper[index], lower = _nearest_two(
-            self.points[index], self.centers, self.starts
+            self.points[index], self.centers, self.starts, self.layout
         )
         self.lower[:, index] = lower.T
 
