@@ -682,7 +682,24 @@ def _invalid_rans() -> dict[str, tuple[Callable[[], bytes], str, str, str]]:
             "rANS word stream ends early",
             "last word of the stream removed, CRC-32 recomputed",
         ),
+        "rans_band_taller_than_width_allows": (
+            _tall_band,
+            "CorruptError",
+            "rANS band height 300 is not in 1..128",
+            "a 1x300 image declaring one band of 300 rows: rule 3 allows"
+            " min(H, 2 * max(64, W // 4)) = 128 (decoding takes W + 2B steps);"
+            " stream and CRC-32 otherwise valid",
+        ),
     }
+
+
+def _tall_band() -> bytes:
+    """A valid 1x300 rANS file whose band height field is raised to 300 (CRC-32 recomputed)."""
+    labels = (np.arange(300)[:, None] // 7 % 2).astype(np.uint8)
+    stream = rans_payload(labels, 2)[:-4]
+    stream = stream[:1] + struct.pack("<I", 300) + stream[5:]
+    tall = Fields(np.array([[0, 0, 0], [255, 255, 255]], np.uint8), labels, compression=1)
+    return assemble(replace(tall, payload=with_crc(stream)))
 
 
 def build() -> dict[str, bytes]:
