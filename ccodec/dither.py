@@ -43,8 +43,8 @@ from .errors import OptionError
 
 try:  # np.clip's ufunc: its Python wrapper costs four times the clipping of a few hundred pixels
     from numpy._core.umath import clip as _clip
-except ImportError:  # NumPy 1
-    from numpy.core.umath import clip as _clip
+except ImportError:  # a NumPy that moved it: the same result through the wrapper
+    _clip = np.clip
 from .quantize import BYTE_PALETTE_SIZE, MAX_COLORS, _validate_pixels, label_dtype
 
 __all__ = ["METHODS", "dither"]
