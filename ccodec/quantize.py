@@ -722,18 +722,18 @@ def _nearest_two(
     points: np.ndarray,
     centers: np.ndarray,
     starts: np.ndarray,
-    layout: tuple[np.ndarray, int] | None = None,
+    layout: tuple[np.ndarray, int],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Nearest centre of each point, the distance to it, and to the nearest other per group.
 
     Groups are the runs of centres beginning at `starts`; the result's last
     array is (N, len(starts)). Distances come from one matrix product per
     chunk of a few MiB, so memory grows with the number of points, never
-    points x K. `layout` is `_group_columns(starts, K)`, for callers that
-    keep it between calls.
+    points x K. `layout` is `_group_columns(starts, K)`, which a state
+    makes once and keeps.
     """
     n, k = len(points), len(centers)
-    columns, depth = layout or _group_columns(starts, k)
+    columns, depth = layout
     n_groups = len(starts)
     labels = np.empty(n, np.intp)
     first = np.empty(n, np.float32)
