@@ -311,24 +311,25 @@ def _quantize(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Palette (K', C) uint8 and labels (N,) uint8 for flat (N, C) uint8 pixels."""
     keys, unique_keys, counts = _histogram(flat)
+    colors = _unpack(unique_keys, flat.shape[1])
     palette, color_labels = _quantize_colors(
-        unique_keys, counts, flat.shape[1], k, rng, max_iter, tol, space
+        unique_keys, colors, counts, k, rng, max_iter, tol, space
     )
     return palette, _pixel_labels(keys, unique_keys, color_labels, flat.shape[1])
 
 
 def _quantize_colors(
     unique_keys: np.ndarray,
+    colors: np.ndarray,
     counts: np.ndarray,
-    channels: int,
     k: int,
     rng: np.random.Generator,
     max_iter: int,
     tol: float,
     space: str,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Palette (K', C) uint8 and each distinct colour's label, from `_histogram`'s keys, counts."""
-    colors = _unpack(unique_keys, channels)
+    """Palette (K', C) uint8 and each distinct colour's label, from `_histogram`'s keys and
+    counts and the (M, C) uint8 colours of the keys (`_unpack`)."""
     if len(colors) <= k:
         return colors, np.arange(len(colors), dtype=label_dtype(len(colors)))
 
@@ -336,7 +337,7 @@ def _quantize_colors(
     weights = counts.astype(np.float64)
     # Coarse to fine: restarts on the coarsest histogram, then each finer one
     # starts from the previous centres and only polishes.
-    bin_levels = _coarse_bins(unique_keys, channels, k)
+    bin_levels = _coarse_bins(unique_keys, colors.shape[1], k)
     levels = _level_means(bin_levels, points, weights)
     levels.append((points, weights))
     parents = _parents(bin_levels)

@@ -153,7 +153,8 @@ def _quantize_to_target(
     # which is made once here (5-10 ms of a 20-60 ms run at small K).
     height, width, channels = pixels.shape
     keys, unique_keys, counts = _histogram(pixels.reshape(-1, channels))
-    colors = _unpack(unique_keys, channels).astype(np.int64)
+    colors = _unpack(unique_keys, channels)
+    wide = colors.astype(np.int64)  # exact squared differences for the error
     runs: dict[int, tuple[np.ndarray, np.ndarray, float]] = {}
     order: list[tuple[int, float]] = []
     # No K above the number of distinct colours is needed (that one is exact).
@@ -164,10 +165,10 @@ def _quantize_to_target(
         if k not in runs:
             rng = np.random.default_rng(options["seed"])
             palette, labels = _quantize_colors(
-                unique_keys, counts, channels, k, rng, options["max_iter"], _DEFAULT_TOL,
+                unique_keys, colors, counts, k, rng, options["max_iter"], _DEFAULT_TOL,
                 options["space"],
             )  # fmt: skip
-            error = _histogram_mse(colors, counts, palette[labels], pixels.size)
+            error = _histogram_mse(wide, counts, palette[labels], pixels.size)
             runs[k] = (palette, labels, error)
             order.append((k, error))
         return runs[k][2]
