@@ -369,7 +369,7 @@ def _quantize_colors(
         if level:
             states = [state]
         candidates = [s.centers for s in states]
-    return _round_palette(state, colors, space)
+    return _round_palette(state, space)
 
 
 def _to_points(colors: np.ndarray, space: str) -> np.ndarray:
@@ -531,8 +531,8 @@ def _best_of_restarts(
     if len(points) * k <= _PLAIN_UP_TO:
         # All runs' Lloyd steps at once: on a few hundred points each step
         # is mostly per-call overhead, paid once instead of once per run.
-        starts = [_kmeans_plusplus(points, weights, k, rng) for _ in range(restarts)]
-        found = zip(*_plain_lloyd_batch(points, weights, np.stack(starts), max_iter), strict=True)
+        starts = _kmeans_plusplus(points, weights, k, rng, restarts)
+        found = zip(*_plain_lloyd_batch(points, weights, starts, max_iter), strict=True)
     else:
         found = (_rough_run(points, weights, k, rng, max_iter) for _ in range(restarts))
     runs: list[tuple[float, np.ndarray]] = []
@@ -590,7 +590,7 @@ def _rough_run(
     points: np.ndarray, weights: np.ndarray, k: int, rng: np.random.Generator, max_iter: int
 ) -> tuple[np.ndarray, float]:
     """One restart with Yinyang bounds, for levels too large for `_plain_lloyd_batch`."""
-    state = _State(points, weights, _kmeans_plusplus(points, weights, k, rng))
+    state = _State(points, weights, _kmeans_plusplus(points, weights, k, rng)[0])
     state.iterate(max_iter, 0.0, rough=True)
     return state.centers, state.inertia()
 
@@ -684,31 +684,43 @@ def _squared_norms(points: np.ndarray) -> np.ndarray:
 
 
 def _kmeans_plusplus(
-    points: np.ndarray, weights: np.ndarray, k: int, rng: np.random.Generator
+    points: np.ndarray, weights: np.ndarray, k: int, rng: np.random.Generator, runs: int = 1
 ) -> np.ndarray:
-    """Greedy weighted k-means++: of a few candidates per step keep the best."""
+    """Greedy weighted k-means++, `runs` independent times: centres (runs, K, C).
+
+    Of a few candidates per step keep the one that lowers the error most.
+    The runs step together, so a small level pays the per-step overhead once
+    for all of them, not once per run.
+    """
+    n = len(points)
     n_trials = _TRIALS_BASE + int(_TRIALS_LOG * np.log(k))
     # Candidates x points, so every product, minimum and weighted sum runs
     # along contiguous rows (4x faster than points x candidates).
     points_t = np.ascontiguousarray(points.T)
     points_sq = _squared_norms(points)
     weights32 = weights.astype(np.float32)
+    every_run = np.arange(runs)
+    # Each run's draws are one stretch of the stream, as if the runs ran one
+    # after another: the same seed picks the same centres however they step.
+    uniform = rng.random((runs, 1 + (k - 1) * n_trials))
     cumulative = np.cumsum(weights)
-    first = min(
-        int(np.searchsorted(cumulative, rng.random() * cumulative[-1], "right")), len(points) - 1
-    )
-    centers = [first]
-    closest = _distances_from(points[[first]], points_t, points_sq)[0]
-    for _ in range(1, k):
-        cumulative = np.cumsum(weights * closest)
-        draws = rng.random(n_trials) * cumulative[-1]
-        candidates = np.minimum(np.searchsorted(cumulative, draws, "right"), len(points) - 1)
-        trials = _distances_from(points[candidates], points_t, points_sq)
-        np.minimum(trials, closest, out=trials)
-        best = int(np.argmin(trials @ weights32))
-        centers.append(int(candidates[best]))
-        closest = trials[best]
-    return points[centers]
+    first = np.searchsorted(cumulative, uniform[:, 0] * cumulative[-1], "right")
+    chosen = np.empty((runs, k), np.intp)
+    chosen[:, 0] = np.minimum(first, n - 1)
+    closest = _distances_from(points[chosen[:, 0]], points_t, points_sq)
+    for step in range(1, k):
+        cumulative = np.cumsum(weights * closest, axis=1)
+        draws = uniform[:, 1 + (step - 1) * n_trials : 1 + step * n_trials] * cumulative[:, -1:]
+        candidates = np.minimum(
+            [np.searchsorted(c, d, "right") for c, d in zip(cumulative, draws, strict=True)], n - 1
+        )
+        trials = _distances_from(points[candidates.ravel()], points_t, points_sq)
+        trials = trials.reshape(runs, n_trials, n)
+        np.minimum(trials, closest[:, None, :], out=trials)
+        best = np.argmin(trials @ weights32, axis=1)
+        chosen[:, step] = candidates[every_run, best]
+        closest = trials[every_run, best]
+    return points[chosen]
 
 
 def _distances_from(centers: np.ndarray, points_t: np.ndarray, points_sq: np.ndarray) -> np.ndarray:
@@ -1009,30 +1021,19 @@ class _State:
                 break
 
 
-def _round_palette(state: _State, colors: np.ndarray, space: str) -> tuple[np.ndarray, np.ndarray]:
+def _round_palette(state: _State, space: str) -> tuple[np.ndarray, np.ndarray]:
     """Round centres to 8 bits, then re-assign and re-centre while the error falls.
 
     Rounding moves every centre by up to half a level per channel; assigning
     the colours to the rounded palette (not keeping the float labels) and
     re-centring once or twice wins back most of that loss. Assignments,
-    means and the error are all measured in `space`, the one clustered.
+    means and the error are all measured in `space`, the one clustered; the
+    error comes from the clusters' sums (`_State.inertia`), in O(K), not
+    from another pass over every colour.
     """
-    if space == "rgb":
-        # Byte values, not [0, 1]: the error compares exactly as it always has.
-        values = colors.astype(np.float32)
-
-        def error_of(palette: np.ndarray) -> float:
-            return _palette_error(values, state.weights, palette, state.labels)
-    else:
-
-        def error_of(palette: np.ndarray) -> float:
-            return _palette_error(
-                state.points, state.weights, _to_points(palette, space), state.labels
-            )
-
     palette = _to_palette(state.centers, space)
     state.move(_to_points(palette, space))
-    error = error_of(palette)
+    error = state.inertia()
     for _ in range(_ROUNDING_STEPS):
         means, _ = state.means()
         candidate = _to_palette(means, space)
@@ -1040,16 +1041,9 @@ def _round_palette(state: _State, colors: np.ndarray, space: str) -> tuple[np.nd
             break
         labels = state.labels.copy()
         state.move(_to_points(candidate, space))
-        new_error = error_of(candidate)
+        new_error = state.inertia()
         if new_error >= error:
             state.labels = labels
             break
         palette, error = candidate, new_error
     return palette.astype(np.uint8), state.labels.astype(label_dtype(len(palette)))
-
-
-def _palette_error(
-    values: np.ndarray, weights: np.ndarray, palette: np.ndarray, labels: np.ndarray
-) -> float:
-    diff = values - palette[labels].astype(np.float32)
-    return float(np.einsum("i,ij,ij->", weights, diff, diff))
