@@ -262,6 +262,44 @@ def test_interleaved_keys_round_trip(channels):
     assert sorted(counts.tolist()) == sorted(expected_counts.tolist())
 
 
+@pytest.mark.parametrize("channels", [3, 4])
+def test_two_thread_histogram_and_labels_match_one_thread(monkeypatch, channels):
+    # Odd length, so the halves differ in size; repeats, so the merge meets equal keys.
+    pixels = np.random.default_rng(1).integers(0, 6, (5001, channels), dtype=np.uint8) * 51
+    monkeypatch.setattr(qmod, "_THREADED_FROM", 1 << 40)
+    keys, unique_keys, counts = qmod._histogram(pixels)
+    color_labels = (np.arange(len(unique_keys)) % 251).astype(np.uint8)
+    labels = qmod._pixel_labels(keys, unique_keys, color_labels, channels)
+    monkeypatch.setattr(qmod, "_THREADED_FROM", 2)
+    monkeypatch.setattr(qmod.os, "cpu_count", lambda: 2)
+    threaded = qmod._histogram(pixels)
+    for one, two in zip((keys, unique_keys, counts), threaded, strict=True):
+        assert np.array_equal(one, two)
+    assert np.array_equal(qmod._pixel_labels(*threaded[:2], color_labels, channels), labels)
+    assert np.all(np.diff(unique_keys.astype(np.int64)) > 0)
+    assert counts.sum() == len(pixels)
+
+
+def test_one_core_or_a_small_image_stays_on_one_thread(monkeypatch):
+    monkeypatch.setattr(qmod.os, "cpu_count", lambda: 1)
+    assert not qmod._threads_pay(1 << 30)
+    monkeypatch.setattr(qmod.os, "cpu_count", lambda: 8)
+    assert not qmod._threads_pay(qmod._THREADED_FROM - 1)
+    assert qmod._threads_pay(qmod._THREADED_FROM)
+
+
+@pytest.mark.parametrize("failing", ["first", "second"])
+def test_an_error_on_either_thread_reaches_the_caller(failing):
+    def work(part: str) -> str:
+        if part == failing:
+            raise MemoryError(part)
+        return part
+
+    with pytest.raises(MemoryError, match=failing):
+        qmod._on_two_threads(work, "first", "second")
+    assert qmod._on_two_threads(str.upper, "a", "b") == ("A", "B")
+
+
 def test_coarse_bins_group_colours_by_their_top_bits(monkeypatch):
     monkeypatch.setattr(qmod, "_COARSE_ABOVE", 0)
     monkeypatch.setattr(qmod, "_COARSE_BITS", (2, 3))
