@@ -24,9 +24,11 @@ How each method runs, chosen by measurement at 512 x 512 (benchmarks/dither.py):
   above, so all pixels with the same x + 2y are mapped in one vectorised
   step (W + 2H steps instead of W x H), in a ring of 64 steps, so memory
   grows with the height only. For a 500 x 500 RGBA image that is about
-  21 ms at K=2 and 43 ms at K=256 (CPU time, load 0.7); at K=256 the
-  distance products and their argmin are some 27 ms of it, and no pruning
-  of the palette tried beat the dense product (benchmarks/README.md).
+  21 ms at K=2 and 42-44 ms at K=256 (CPU time, best and median of 15,
+  load 0.8); at K=256 the distance products and their argmin (on the
+  distances' bits as int32, as for ``none``: 45-49 ms before) are most of
+  it, and no pruning of the palette tried beat the dense product
+  (benchmarks/README.md).
 - ``ordered``: an 8 x 8 Bayer threshold offset added to every channel,
   scaled to the palette's typical spacing (the median distance from an
   entry to its nearest other) over sqrt(C), since the same offset on C
@@ -63,6 +65,10 @@ _RING = 64
 _MIN_ROWS = 64
 # Added to every distance in _nearest so that all are positive.
 _LIFT = np.float32(1 << 20)
+# ...and in Floyd-Steinberg, whose values are clipped to 0..255: more than
+# |x|^2 <= 4 x 255^2, the least that makes them positive (a larger lift
+# would round the distances more coarsely).
+_FS_LIFT = np.float32(1 << 18)
 # The ordered pattern's scale is measured on at most this many entries.
 _SPACING_ENTRIES = 256
 # Floyd-Steinberg weights in sixteenths: right, below-left, below, below-right.
@@ -188,6 +194,10 @@ def _floyd_steinberg(pixels: np.ndarray, palette: np.ndarray) -> np.ndarray:
     k = len(palette)
     colors = np.hstack([palette, np.ones((k, 1))]).astype(np.float32)
     terms = _distance_terms(palette)
+    # As in _nearest: every distance lifted positive, so the argmin runs on
+    # the bits as int32. Values are clipped to 0..255, so |x|^2 is under
+    # _FS_LIFT; the lift adds no rounding beyond the product's own.
+    terms[-1] += _FS_LIFT
     # In rows padded to width + 2 pixels, the pixels of a step are `width`
     # apart in the flat array (y * (width + 2) + t - 2y); the padding keeps
     # that stride positive for images one or two pixels wide.
@@ -226,8 +236,10 @@ def _floyd_steinberg(pixels: np.ndarray, palette: np.ndarray) -> np.ndarray:
     # below, below-right. The three below are added first, the order in which
     # raster-order diffusion adds them to a cell.
     shares = np.empty((4, widest, channels + 1), np.float32)
+    bits = distances.view(np.int32)
     views = [
-        (distances[:n], picked[:n], error[:n], shares[:, :n], shares[1:, :n], shares[0, :n])
+        (distances[:n], bits[:n], picked[:n], error[:n])
+        + (shares[:, :n], shares[1:, :n], shares[0, :n])
         for n in range(widest + 1)
     ]
     low, high = np.float32(0), np.float32(255)
@@ -240,17 +252,18 @@ def _floyd_steinberg(pixels: np.ndarray, palette: np.ndarray) -> np.ndarray:
         if t + 3 < steps:
             lo3, hi3, where3 = plan[t + 3]
             np.copyto(ring[row + 3, lo3:hi3, :channels], source[where3])
-        dist, pick, err, share, share_below, share_right = views[hi - lo]
+        dist, dist_bits, pick, err, share, share_below, share_right = views[hi - lo]
         values = ring[row, lo:hi]
         _clip(values, low, high, out=values)
         if len(dist) == len(values):
-            chosen = np.matmul(values, terms, out=dist).argmin(axis=1)
+            np.matmul(values, terms, out=dist)
+            chosen = dist_bits.argmin(axis=1)
         else:
             chosen = nearest[: len(values)]
             for first in range(0, len(values), block):
                 rows = values[first : first + block]
-                part = np.matmul(rows, terms, out=dist[: len(rows)])
-                part.argmin(axis=1, out=chosen[first : first + len(rows)])
+                np.matmul(rows, terms, out=dist[: len(rows)])
+                bits[: len(rows)].argmin(axis=1, out=chosen[first : first + len(rows)])
         flat_labels[where] = chosen
         colors.take(chosen, axis=0, out=pick)
         np.subtract(values, pick, out=err)
