@@ -434,6 +434,22 @@ def test_nearest_two_matches_brute_force_on_either_path(monkeypatch, k, by_centr
     assert np.allclose(others, per_group, atol=1e-5)
 
 
+@pytest.mark.parametrize("k", [1, 3, 20])
+def test_nearest_batch_matches_brute_force_run_by_run(monkeypatch, k):
+    rng = np.random.default_rng(k)
+    points = rng.random((2001, 3)).astype(np.float32)
+    centers = rng.random((3, k, 3)).astype(np.float32)
+    # Small chunks, so several chunks and a short last one are covered.
+    monkeypatch.setattr(qmod, "_CHUNK_ELEMENTS", 50 * 3 * k)
+    labels, nearest = qmod._nearest_batch(points, centers)
+    for run in range(3):
+        exact = ((points[:, None].astype(np.float64) - centers[run][None]) ** 2).sum(2)
+        assert np.array_equal(labels[run], exact.argmin(1))
+        # Without |x|^2, as the restarts add it once for all points.
+        norms = (points.astype(np.float64) ** 2).sum(1)
+        assert nearest[run] + norms == pytest.approx(exact.min(1), abs=1e-5)
+
+
 def test_a_finer_level_inherits_valid_bounds_and_converges_to_exact_labels():
     rng = np.random.default_rng(4)
     coarse = rng.random((300, 3)).astype(np.float32)
