@@ -434,7 +434,8 @@ def test_nearest_two_matches_brute_force_on_either_path(monkeypatch, k, by_centr
     assert np.allclose(others, per_group, atol=1e-5)
 
 
-@pytest.mark.parametrize("k", [1, 3, 20])
+# K <= 20 takes the packed minimum (`_nearest_batch_packed`), 21 the argmin per point.
+@pytest.mark.parametrize("k", [1, 3, 20, 21])
 def test_nearest_batch_matches_brute_force_run_by_run(monkeypatch, k):
     rng = np.random.default_rng(k)
     points = rng.random((2001, 3)).astype(np.float32)
@@ -447,7 +448,7 @@ def test_nearest_batch_matches_brute_force_run_by_run(monkeypatch, k):
         assert np.array_equal(labels[run], exact.argmin(1))
         # Without |x|^2, as the restarts add it once for all points.
         norms = (points.astype(np.float64) ** 2).sum(1)
-        assert nearest[run] + norms == pytest.approx(exact.min(1), abs=1e-5)
+        assert nearest[run] + norms == pytest.approx(exact.min(1), abs=1e-5, rel=1e-5)
 
 
 def test_a_finer_level_inherits_valid_bounds_and_converges_to_exact_labels():
