@@ -1140,9 +1140,13 @@ class _State:
         check = np.flatnonzero(self.upper > bound)
         if len(check) == 0:
             return 0
-        diff = self.points[check] - centers[labels[check]]
-        self.upper[check] = np.sqrt(np.einsum("ij,ij->i", diff, diff))
-        check = check[self.upper[check] > bound[check]]
+        # np.take, not points[check]: NumPy's fancy indexing of whole rows
+        # took twice as long (30,000 of 113,382 rows: 0.98 -> 0.43 ms here).
+        diff = np.take(self.points, check, axis=0)
+        diff -= np.take(centers, labels[check], axis=0)
+        upper = np.sqrt(np.einsum("ij,ij->i", diff, diff))
+        self.upper[check] = upper
+        check = check[upper > bound[check]]
         if len(check) == 0:
             return 0
         old = labels[check]
@@ -1154,16 +1158,17 @@ class _State:
         elif len(changed):
             w = self.weights[changed]
             new = self.labels[changed]
+            points = np.take(self.points, changed, axis=0)
             self.totals += np.bincount(new, w, self.k) - np.bincount(old, w, self.k)
             for c in range(self.points.shape[1]):
-                wx = w * self.points[changed, c]
+                wx = w * points[:, c]
                 self.sums[:, c] += np.bincount(new, wx, self.k) - np.bincount(old, wx, self.k)
         return len(changed) if weights is None else float(weights[changed].sum())
 
     def _reassign(self, index: np.ndarray) -> None:
         """Exact nearest centre and bounds for points[index]."""
         self.labels[index], self.upper[index], lower = _nearest_two(
-            self.points[index], self.centers, self.starts, self.layout
+            np.take(self.points, index, axis=0), self.centers, self.starts, self.layout
         )
         self.lower[:, index] = lower.T
 
