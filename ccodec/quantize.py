@@ -71,7 +71,8 @@ _DEFAULT_TOL = 3e-4
 # this many distances (1 MiB: a 2 MiB product went to two OpenBLAS threads
 # and took twice the CPU time) (`_nearest_two_by_centre`). Measured against
 # the row-by-row search, 113,382 colours: K = 10 6.1 -> 3.2 ms, K = 20
-# 10.6 -> 7.3, K = 32 even, K = 64 1.5x slower.
+# 10.6 -> 7.3, K = 32 even, K = 64 1.5x slower. Up to the same K the
+# restarts' search takes one packed minimum (`_nearest_batch_packed`).
 _BY_CENTRE_UP_TO = 20
 _BY_CENTRE_ROWS = 64
 _BY_CENTRE_BLOCK = 1 << 14
