@@ -1,0 +1,80 @@
+"""Where one quantization's Lloyd steps go: per level, how many steps, points re-checked, time.
+
+    python benchmarks/quantize_steps.py astronaut 256
+    python benchmarks/quantize_steps.py coffee 64 --corpus ../shared/corpus
+
+For each level (its number of points, coarsest first) it prints the number of
+Lloyd steps (`_State.move` calls, restarts' rough runs included), their total
+wall time, the mean number of points whose bounds failed and were searched
+again against every centre, and the labels (or, on the last level, the pixels)
+that changed per step. A diagnostic of the quantizer's private steps, for
+whoever tunes it; it wraps two private functions and changes no result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from PIL import Image
+
+import ccodec
+
+REPO = Path(__file__).resolve().parent.parent
+quantize_module = importlib.import_module("ccodec.quantize")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("image", help="corpus image name without .png")
+    parser.add_argument("k", type=int)
+    parser.add_argument("--corpus", type=Path, default=REPO.parent / "shared" / "corpus")
+    args = parser.parse_args(argv)
+    with Image.open(args.corpus / f"{args.image}.png") as image:
+        pixels = ccodec.to_pixels(image)
+
+    steps: dict[int, list[tuple[float, int, float]]] = defaultdict(list)
+    searched: list[int] = []
+    move, nearest_two = quantize_module._State.move, quantize_module._nearest_two
+
+    def timed_move(state, centers, weights=None):
+        searched.clear()
+        start = time.perf_counter()
+        changed = move(state, centers, weights)
+        steps[len(state.points)].append(
+            (time.perf_counter() - start, sum(searched), float(changed))
+        )
+        return changed
+
+    def counted_nearest_two(points, *rest):
+        searched.append(len(points))
+        return nearest_two(points, *rest)
+
+    quantize_module._State.move = timed_move
+    quantize_module._nearest_two = counted_nearest_two
+    try:
+        start = time.perf_counter()
+        ccodec.quantize(pixels, args.k, seed=0)
+        total = time.perf_counter() - start
+    finally:
+        quantize_module._State.move = move
+        quantize_module._nearest_two = nearest_two
+
+    print(f"{args.image} at K = {args.k}: {total * 1e3:.0f} ms in all (wall, this one run)")
+    print("| points | steps | ms in steps | ms a step | searched a step | changed a step |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for points in sorted(steps):
+        rows = steps[points]
+        spent = sum(row[0] for row in rows)
+        print(
+            f"| {points:,} | {len(rows)} | {spent * 1e3:.1f} | {spent / len(rows) * 1e3:.2f} "
+            f"| {sum(row[1] for row in rows) / len(rows):,.0f} "
+            f"| {sum(row[2] for row in rows) / len(rows):,.0f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
