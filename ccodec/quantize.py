@@ -71,8 +71,7 @@ _DEFAULT_TOL = 3e-4
 # this many distances (1 MiB: a 2 MiB product went to two OpenBLAS threads
 # and took twice the CPU time) (`_nearest_two_by_centre`). Measured against
 # the row-by-row search, 113,382 colours: K = 10 6.1 -> 3.2 ms, K = 20
-# 10.6 -> 7.3, K = 32 even, K = 64 1.5x slower. Up to the same K the
-# restarts' search takes one packed minimum (`_nearest_batch_packed`).
+# 10.6 -> 7.3, K = 32 even, K = 64 1.5x slower.
 _BY_CENTRE_UP_TO = 20
 _BY_CENTRE_ROWS = 64
 _BY_CENTRE_BLOCK = 1 << 14
@@ -113,6 +112,10 @@ _EXACT_UP_TO = 1 << 18
 _THREADED_FROM = 1 << 16
 # Restarts on at most this many points x clusters run plain Lloyd steps.
 _PLAIN_UP_TO = 1 << 20
+# Up to this K their nearest-centre search takes one packed minimum
+# (`_nearest_batch_packed`): 4,029 colours x 4 runs at K = 32 1.08 -> 0.69
+# ms, 5,663 x 4 at K = 50 2.07 -> 1.57; at K = 64 it was 1.1x slower.
+_PACKED_UP_TO = 50
 # Restarts end early when a run's error is within this fraction of the best
 # one's: at K=2 every run finds the same split.
 _SAME_RUN = 1e-6
@@ -725,7 +728,7 @@ def _nearest_batch(points: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray,
     The distances leave out |x|^2, the same for every centre.
     """
     runs, k, _ = centers.shape
-    if k <= _BY_CENTRE_UP_TO:
+    if k <= _PACKED_UP_TO:
         return _nearest_batch_packed(points, centers)
     flat = centers.reshape(runs * k, -1)
     minus_two_t = -2 * flat.T

@@ -434,8 +434,8 @@ def test_nearest_two_matches_brute_force_on_either_path(monkeypatch, k, by_centr
     assert np.allclose(others, per_group, atol=1e-5)
 
 
-# K <= 20 takes the packed minimum (`_nearest_batch_packed`), 21 the argmin per point.
-@pytest.mark.parametrize("k", [1, 3, 20, 21])
+# Up to _PACKED_UP_TO (50) the packed minimum, above it the argmin per point.
+@pytest.mark.parametrize("k", [1, 3, 50, 51])
 def test_nearest_batch_matches_brute_force_run_by_run(monkeypatch, k):
     rng = np.random.default_rng(k)
     points = rng.random((2001, 3)).astype(np.float32)
