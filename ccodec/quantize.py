@@ -756,7 +756,7 @@ def _nearest_batch_packed(points: np.ndarray, centers: np.ndarray) -> tuple[np.n
     K rows of a centres x points block is the nearest centre and its
     distance, to 2^(log2 K - 23) relative. The restarts only need to rank
     runs roughly, and their centres are polished exactly later (`_State`);
-    an argmin per point and run over 2-20 columns cost 1.5-2x as much.
+    an argmin per point and run over 2-50 columns cost 1.3-2x as much.
     """
     runs, k, channels = centers.shape
     mask = np.int32((1 << max(1, (k - 1).bit_length())) - 1)
