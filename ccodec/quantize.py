@@ -8,7 +8,8 @@ pixel, at a fraction of the work (a photo has 30-230 thousand colours in
 
 The steps, each chosen by measurement (benchmarks/quantize.py):
 
-1. histogram: interleave each pixel's bits into a uint32 key, sort, count;
+1. histogram: interleave each pixel's bits into a uint32 key, sort, count
+   (each half of the pixels on its own thread from 65,536 pixels);
 2. coarse levels: merge colours that agree in their top 4-7 bits (runs of
    the sorted keys);
 3. restarts: greedy weighted k-means++ and rough plain Lloyd on the
