@@ -31,11 +31,17 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_CORPUS = REPO.parent / "shared" / "corpus"
-KS = (2, 5, 10, 16, 20, 32, 50, 64, 128, 256)
+# The work tree's ccodec, not an installed copy, is the new side.
+sys.path.insert(0, str(REPO))
+
+# benchmarks/quantize.py, beside this script: the benchmark's corpus, cells and loading.
+from quantize import DEFAULT_CORPUS, DEFAULT_KS, load  # noqa: E402
+
+import ccodec  # noqa: E402
+from ccodec.metrics import mse  # noqa: E402
+
 CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
 
 
@@ -71,10 +77,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="cpu")
     args = parser.parse_args(argv)
 
-    sys.path.insert(0, str(REPO))
-    import ccodec
-    from ccodec.metrics import mse
-
     clock = CLOCKS[args.clock]
     paths = sorted(args.corpus.glob("*.png"))
     if args.images:
@@ -86,9 +88,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{args.revision} -> work tree, best of {args.repeat}, {args.clock} clock, ms")
         ratios, totals, identical = [], [0.0, 0.0], True
         for path in paths:
-            with Image.open(path) as image:
-                pixels = ccodec.to_pixels(image)
-            for k in args.k or KS:
+            pixels = load(path)
+            for k in args.k or DEFAULT_KS:
                 best = [float("inf"), float("inf")]
                 results = [None, None]
                 for _ in range(args.repeat):

@@ -19,11 +19,11 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from PIL import Image
+# benchmarks/quantize.py, beside this script: the benchmark's corpus and loading.
+from quantize import DEFAULT_CORPUS, load
 
 import ccodec
 
-REPO = Path(__file__).resolve().parent.parent
 quantize_module = importlib.import_module("ccodec.quantize")
 
 
@@ -31,10 +31,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("image", help="corpus image name without .png")
     parser.add_argument("k", type=int)
-    parser.add_argument("--corpus", type=Path, default=REPO.parent / "shared" / "corpus")
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     args = parser.parse_args(argv)
-    with Image.open(args.corpus / f"{args.image}.png") as image:
-        pixels = ccodec.to_pixels(image)
+    pixels = load(args.corpus / f"{args.image}.png")
 
     steps: dict[int, list[tuple[float, int, float]]] = defaultdict(list)
     searched: list[int] = []
