@@ -43,6 +43,7 @@ from .plot import plot_sweep, require_matplotlib
 from .progress import progress
 from .quantize import MAX_COLORS, SPACES, Quantized
 from .report import CczInfo, Sweep, ccz_info, hex_color, sweep
+from .safetext import safe_text
 from .sheet import contact_sheet
 from .writers import available_writers, broken_plugins, get_writer, writer_for_path
 
@@ -60,10 +61,31 @@ class _Failure(click.ClickException):
         self.exit_code = exit_code
 
     def show(self, file=None) -> None:
-        click.echo(f"ccodec: error: {self.format_message()}", err=True)
+        # The message may quote a file name or a file's content.
+        click.echo(f"ccodec: error: {safe_text(self.format_message())}", err=True)
+
+
+class _Command(click.Command):
+    """A subcommand whose usage errors show the arguments they quote escaped."""
+
+    def make_context(self, info_name, args, parent=None, **extra) -> click.Context:
+        return _escaping_usage_errors(super().make_context, info_name, args, parent, **extra)
+
+
+def _escaping_usage_errors(make_context, *args, **kwargs) -> click.Context:
+    try:
+        return make_context(*args, **kwargs)
+    except click.UsageError as exc:  # "unexpected extra argument (NAME)" quotes a file name
+        exc.message = safe_text(exc.message)
+        raise
 
 
 class _Cli(click.Group):
+    command_class = _Command
+
+    def make_context(self, info_name, args, parent=None, **extra) -> click.Context:
+        return _escaping_usage_errors(super().make_context, info_name, args, parent, **extra)
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
@@ -323,10 +345,10 @@ def _encode_one_file(job: Job, quiet: bool) -> None:
     if result.data is not None:
         _write_stdout(result.data)
     if result.warning:
-        click.echo(f"ccodec: warning: {result.warning}", err=True)
+        click.echo(f"ccodec: warning: {safe_text(result.warning)}", err=True)
     if not quiet:
         # With the .ccz on stdout, the summary goes to stderr.
-        click.echo(result.line, err=job.target == STDIN)
+        click.echo(safe_text(result.line), err=job.target == STDIN)
 
 
 def _encode_batch(batch: list[Job], workers: int, client: object, quiet: bool) -> None:
@@ -360,10 +382,10 @@ def _files(count: int) -> str:
 
 
 def _echo_under_bar(text: str, *, err: bool, bar: bool) -> None:
-    """Print a line while a progress bar may be drawn on stderr: clear the bar's line first."""
-    if bar:
+    """Print a line (escaped: it names a file) while a progress bar may be drawn on stderr."""
+    if bar:  # clear the bar's line first
         click.echo("\r\x1b[K", nl=False, err=True)
-    click.echo(text, err=err)
+    click.echo(safe_text(text), err=err)
 
 
 def _make_folder(folder: Path) -> None:
@@ -450,7 +472,8 @@ def decode(
         write_atomic(output, lambda fp: writer.write(q, fp, **options), inputs=inputs, force=force)
         size = output.stat().st_size
     if not quiet:
-        click.echo(f"{output}: {_describe(q)}, {writer.name}, {size:,} bytes", err=to_stdout)
+        line = f"{output}: {_describe(q)}, {writer.name}, {size:,} bytes"
+        click.echo(safe_text(line), err=to_stdout)
 
 
 @main.command()
@@ -547,17 +570,19 @@ def stats(
 @main.command()
 def writers() -> None:
     """List the output formats decode can write, and where each comes from."""
-    table = [
+    rows = [
         (w.name, " ".join(w.extensions), "lossy" if w.lossy else "exact", w.source, w.description)
         for w in available_writers()
     ]
+    # Plugins' names and descriptions are someone else's text: escaped like a file's.
+    table = [tuple(safe_text(cell) for cell in row) for row in rows]
     header = ("name", "extensions", "output", "source", "description")
     widths = [max(len(row[i]) for row in [header, *table]) for i in range(4)]
     for row in [header, *table]:
         cells = (cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True))
         click.echo("  ".join([*cells, row[4]]))
     for problem in broken_plugins():
-        click.echo(f"ccodec: warning: {problem}", err=True)
+        click.echo(f"ccodec: warning: {safe_text(problem)}", err=True)
 
 
 def _describe(q: Quantized) -> str:
@@ -662,7 +687,8 @@ def _print_json(document: dict[str, Any]) -> None:
 
 def _print_sweep(name: str, result: Sweep) -> None:
     click.echo(
-        f"{name}: {result.width}x{result.height} {result.mode}, {result.raw_bytes:,} raw bytes, "
+        f"{safe_text(name)}: {result.width}x{result.height} {result.mode}, "
+        f"{result.raw_bytes:,} raw bytes, "
         f"{result.input_bytes:,} file bytes, seed {result.seed}"
     )
     click.echo(
@@ -710,11 +736,11 @@ def _print_ccz_info(path: Path, info: CczInfo) -> None:
     ]
     if info.icc_profile_bytes:
         lines.append(("ICC profile", f"{info.icc_profile_bytes:,} bytes"))
-    # One line each, whatever the text holds.
-    lines += [(f"text {key}", value.replace("\n", "\\n")) for key, value in info.text]
+    # One line each, and nothing a terminal would obey, whatever the text holds.
+    lines += [(f"text {safe_text(key)}", safe_text(value)) for key, value in info.text]
     if info.mse is not None:
         lines += [("MSE", f"{info.mse:.6g}"), ("PSNR", f"{_decibels(info.psnr)} dB")]
-    click.echo(f"{path.name}: .ccz file")
+    click.echo(f"{safe_text(path.name)}: .ccz file")
     for label, value in lines:
         click.echo(f"  {label:<16}{value}")
     click.echo("  colours")
