@@ -14,10 +14,11 @@ import io
 import json
 import math
 import os
+import stat
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 import click
 import numpy as np
@@ -36,7 +37,7 @@ from .batch import (
 from .ccz import CODINGS, DEFAULT_MAX_PIXELS, HEADER_SIZE, SIGNATURE, read_header
 from .dither import METHODS as DITHER_METHODS
 from .errors import CczError, FormatError, OptionError, OutputError
-from .images import STDIN, open_image, open_input, to_pixels
+from .images import STDIN, open_image, open_input, read_all, to_pixels
 from .output import check_output, write_atomic
 from .plot import FORMATS as PLOT_FORMATS
 from .plot import plot_sweep, require_matplotlib
@@ -532,35 +533,36 @@ def stats(
     MSE, PSNR, .ccz bytes, bits per pixel, how many times smaller than the raw
     pixels and than the input file, and the same quantized image's size as
     palette PNG and lossless WebP (as `ccodec decode` writes them).
+    FILE - reads standard input.
     """
-    if str(file) == STDIN:  # stats reads its file more than once; a pipe can be read once
-        raise OptionError("stats needs a FILE; - (standard input) is not supported here")
     with _sample_or(file) as path:
-        if _looks_like_ccz(path):
+        ccz_data, image_data = _read_stats_input(path, max_pixels)
+        if ccz_data is not None:
             image_only = ["-k", "--plot", "--sheet", "-j", "--seed", "--max-iter", "--level"]
             _refuse_options(ctx, image_only, "an image, not to a .ccz file")
-            info = _ccz_info(path, max_pixels, original)
+            info = _ccz_info(path, ccz_data, max_pixels, original)
             if as_json:
                 _print_json(info.to_json(str(path)))
             else:
                 _print_ccz_info(path, info)
             return
         _refuse_options(ctx, ["--original"], "a .ccz FILE")
-        plot_format = _check_stats_outputs(plot, sheet, inputs=[path], force=force)
-        pixels = to_pixels(open_image(path))
+        inputs = [] if str(path) == STDIN else [path]
+        plot_format = _check_stats_outputs(plot, sheet, inputs=inputs, force=force)
+        pixels = to_pixels(open_image(path, data=image_data))
         with progress(len(ks), "quantizing") as step:
             result = sweep(
                 pixels,
                 ks,
                 image="bundled sample" if file is None else str(file),
-                input_bytes=path.stat().st_size,
+                input_bytes=path.stat().st_size if image_data is None else len(image_data),
                 seed=seed,
                 max_iter=max_iter,
                 level=level,
                 jobs=jobs,
                 on_row=step,
             )
-        _write_stats_outputs(result, pixels, plot, plot_format, sheet, inputs=[path], force=force)
+        _write_stats_outputs(result, pixels, plot, plot_format, sheet, inputs=inputs, force=force)
     if as_json:
         _print_json(result.to_json())
     else:
@@ -609,21 +611,38 @@ def _sample_or(file: Path | None) -> Iterator[Path]:
         yield path
 
 
-def _looks_like_ccz(path: Path) -> bool:
-    with open_input(path) as fp:
-        return fp.read(4) == SIGNATURE[:4]
+def _read_stats_input(path: Path, max_pixels: int) -> tuple[bytes | None, bytes | None]:
+    """(the .ccz bytes, None) for a .ccz file; else (None, the image's bytes, or None for a
+    regular file Pillow may open by name). Read once: a pipe or /dev/stdin cannot be reread."""
+    with open_input(path, seekable=False) as fp:
+        head = fp.read(HEADER_SIZE)
+        if head[:4] == SIGNATURE[:4]:
+            return _rest_of_ccz(path, head, fp, max_pixels), None
+        if _is_regular_file(fp):
+            return None, None
+        return None, head + read_all(fp, str(path))
+
+
+def _is_regular_file(fp: BinaryIO) -> bool:
+    try:
+        return stat.S_ISREG(os.fstat(fp.fileno()).st_mode)
+    except (OSError, ValueError, AttributeError):  # no file descriptor behind it
+        return False
 
 
 def _read_ccz_bytes(path: Path, max_pixels: int) -> bytes:
     """The bytes of a .ccz file, reading no more than its header announces (+1 to see extra)."""
-    limit = max_pixels or None
     with open_input(path, seekable=False) as fp:
-        head = fp.read(HEADER_SIZE)
-        try:
-            header = read_header(head, max_pixels=limit)
-        except FormatError as exc:
-            raise type(exc)(f"{path}: {exc}") from None
-        return head + fp.read(header.file_size - len(head) + 1)
+        return _rest_of_ccz(path, fp.read(HEADER_SIZE), fp, max_pixels)
+
+
+def _rest_of_ccz(path: Path, head: bytes, fp: BinaryIO, max_pixels: int) -> bytes:
+    """`head`, a .ccz file's first bytes, and the rest its header announces (+1 to see extra)."""
+    try:
+        header = read_header(head, max_pixels=max_pixels or None)
+    except FormatError as exc:
+        raise type(exc)(f"{path}: {exc}") from None
+    return head + fp.read(header.file_size - len(head) + 1)
 
 
 def _read_ccz(path: Path, max_pixels: int) -> Quantized:
@@ -708,9 +727,8 @@ def _decibels(value: float) -> str:
     return "inf" if math.isinf(value) else f"{value:.2f}"
 
 
-def _ccz_info(path: Path, max_pixels: int, original: Path | None) -> CczInfo:
-    """The info of the .ccz file at `path`, compared with the image `original` if given."""
-    data = _read_ccz_bytes(path, max_pixels)
+def _ccz_info(path: Path, data: bytes, max_pixels: int, original: Path | None) -> CczInfo:
+    """The info of the .ccz file `data` read from `path`, compared with `original` if given."""
     pixels = None if original is None else to_pixels(open_image(original))
     try:
         return ccz_info(data, max_pixels=max_pixels or None, original=pixels)

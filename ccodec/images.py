@@ -38,6 +38,7 @@ __all__ = [
     "open_image",
     "open_input",
     "profile_fits",
+    "read_all",
     "read_stdin",
     "to_pixels",
 ]
@@ -80,12 +81,16 @@ _STDIN_CHUNK = 1 << 20
 
 def read_stdin() -> bytes:
     """All of standard input as bytes; `InputError` when it is a terminal or too long."""
-    stream = _stdin_stream()
+    return read_all(_stdin_stream(), "-: standard input")
+
+
+def read_all(stream: BinaryIO, name: str) -> bytes:
+    """The rest of `stream`; `InputError` naming it past `MAX_STDIN_BYTES` (an endless pipe)."""
     chunks, total = [], 0
     while chunk := stream.read(_STDIN_CHUNK):
         total += len(chunk)
         if total > MAX_STDIN_BYTES:
-            raise InputError(f"-: standard input holds more than {MAX_STDIN_BYTES:,} bytes")
+            raise InputError(f"{name} holds more than {MAX_STDIN_BYTES:,} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -97,15 +102,18 @@ def _stdin_stream() -> BinaryIO:
     return getattr(stream, "buffer", stream)
 
 
-def open_image(path: str | os.PathLike) -> Image.Image:
+def open_image(path: str | os.PathLike, *, data: bytes | None = None) -> Image.Image:
     """Open and fully load an image file (``-``: standard input), with EXIF orientation applied.
 
-    Any failure (missing, unreadable, not an image, truncated, too large)
-    raises `InputError` naming the file. The result keeps the file's
-    ``format``, so `metadata` knows which ``info`` entries are text.
+    `data`, if given, is the file's content already read (a pipe reads once):
+    `path` then only names it in messages. Any failure (missing, unreadable,
+    not an image, truncated, too large) raises `InputError` naming the file.
+    The result keeps the file's ``format``, so `metadata` knows which
+    ``info`` entries are text.
     """
     path = Path(path)
-    with open_input(path) as fp:
+    read = open_input(path) if data is None else contextlib.nullcontext(io.BytesIO(data))
+    with read as fp:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", Image.DecompressionBombWarning)

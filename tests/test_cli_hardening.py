@@ -1,0 +1,80 @@
+"""Issue 13's smaller CLI defects: inputs read once, outputs named as folders, GIF from RGBA,
+--quality per writer, one exit-status rule, progress for long quantizations."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import ccodec
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def ccodec_process(*args: object, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "ccodec", *map(str, args)],
+        input=stdin,
+        capture_output=True,
+        env=env,
+        timeout=60,
+    )
+
+
+@pytest.fixture
+def rgba_pixels() -> np.ndarray:
+    pixels = np.random.default_rng(3).integers(0, 256, (10, 12, 4), dtype=np.uint8)
+    pixels[..., 3] = np.where(pixels[..., 3] < 100, 0, 255)
+    return pixels
+
+
+@pytest.fixture
+def png_file(tmp_path, rgba_pixels) -> Path:
+    path = tmp_path / "a.png"
+    Image.fromarray(rgba_pixels[..., :3]).save(path)
+    return path
+
+
+@pytest.fixture
+def ccz_file(tmp_path, png_file) -> Path:
+    path = tmp_path / "a.ccz"
+    path.write_bytes(ccodec.encode(np.asarray(Image.open(png_file)), 4))
+    return path
+
+
+# -- 8a: an input that can be read only once -----------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["/dev/stdin", "-"])
+def test_stats_reads_a_ccz_from_a_pipe(ccz_file, name):
+    done = ccodec_process("stats", name, stdin=ccz_file.read_bytes())
+    assert done.returncode == 0, done.stderr
+    assert b".ccz file" in done.stdout
+    assert b"K               4" in done.stdout
+
+
+@pytest.mark.parametrize("name", ["/dev/stdin", "-"])
+def test_stats_reads_an_image_from_a_pipe(png_file, name):
+    done = ccodec_process("stats", name, "-k", "2", stdin=png_file.read_bytes())
+    assert done.returncode == 0, done.stderr
+    size = f"{png_file.stat().st_size:,} file bytes".encode()
+    assert size in done.stdout
+
+
+def test_decode_and_encode_read_dev_stdin_from_a_pipe(tmp_path, png_file, ccz_file):
+    decoded = ccodec_process(
+        "decode", "/dev/stdin", tmp_path / "d.png", stdin=ccz_file.read_bytes()
+    )
+    assert decoded.returncode == 0, decoded.stderr
+    encoded = ccodec_process(
+        "encode", "/dev/stdin", "-k", "2", tmp_path / "e.ccz", stdin=png_file.read_bytes()
+    )
+    assert encoded.returncode == 0, encoded.stderr
+    assert ccodec.decode((tmp_path / "e.ccz").read_bytes()).k == 2
