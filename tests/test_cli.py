@@ -1092,9 +1092,10 @@ def test_binary_output_to_a_terminal_is_refused(image_file, ccz_file, monkeypatc
     assert_error(run(*args), "to a terminal", "redirect standard output")
 
 
-def test_stats_refuses_standard_input(image_file):
-    result = _invoke(["stats", "-"], stdin=image_file().read_bytes())
-    assert_error(result, "stats needs a FILE")
+def test_stats_reads_standard_input(image_file):
+    result = _invoke(["stats", "-", "-k", "2"], stdin=image_file().read_bytes())
+    assert_ok(result)
+    assert result.output.startswith("-: ")
 
 
 def test_batch_refuses_stdin_among_several_inputs(image_file, tmp_path):
