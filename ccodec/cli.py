@@ -160,7 +160,8 @@ def jobs_option(help: str):
 
 
 input_argument = click.argument("input", type=click.Path(path_type=Path))
-output_argument = click.argument("output", type=click.Path(path_type=Path))
+# A str, not a Path: Path("new/") drops the slash that says the name is a folder.
+output_argument = click.argument("output", type=click.Path())
 
 
 @click.group("ccodec", cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
@@ -441,7 +442,7 @@ def _write_stdout(data: bytes) -> None:
 @quiet_option
 def decode(
     input: Path,
-    output: Path,
+    output: str,
     format_name: str | None,
     quality: int | None,
     max_pixels: int,
@@ -454,13 +455,16 @@ def decode(
     transparent parts on white. INPUT - reads standard input; OUTPUT -
     writes standard output and needs --format (ccodec decode - - --format png).
     """
-    to_stdout = str(output) == STDIN
+    to_stdout = output == STDIN
     if to_stdout and not format_name:
         raise OptionError("-: writing to standard output needs --format NAME (e.g. --format png)")
     writer = get_writer(format_name) if format_name else writer_for_path(output)
     if to_stdout:
         _refuse_terminal(f"{writer.name} image")
     options = {} if quality is None else {"quality": quality}
+    inputs = [] if str(input) == STDIN else [input]
+    if not to_stdout:  # before the work, and with OUTPUT as typed: "new/" is no file name
+        check_output(output, inputs=inputs, force=force)
     q = _read_ccz(input, max_pixels)
     if to_stdout:
         # Written whole in memory first, so a failing writer sends nothing.
@@ -469,9 +473,8 @@ def decode(
         _write_stdout(buffer.getvalue())
         size = len(buffer.getvalue())
     else:
-        inputs = [] if str(input) == STDIN else [input]
         write_atomic(output, lambda fp: writer.write(q, fp, **options), inputs=inputs, force=force)
-        size = output.stat().st_size
+        size = os.stat(output).st_size
     if not quiet:
         line = f"{output}: {_describe(q)}, {writer.name}, {size:,} bytes"
         click.echo(safe_text(line), err=to_stdout)
@@ -495,13 +498,13 @@ def decode(
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text (see README).")
 @click.option(
     "--plot",
-    type=click.Path(path_type=Path),
+    type=click.Path(),
     metavar="FILE.png|FILE.svg",
     help='Draw MSE, PSNR and bytes against K (needs pip install "ccodec[plot]").',
 )
 @click.option(
     "--sheet",
-    type=click.Path(path_type=Path),
+    type=click.Path(),
     metavar="FILE.png",
     help="Write a contact sheet: the original beside the image at each K.",
 )
@@ -518,8 +521,8 @@ def stats(
     ks: tuple[int, ...],
     original: Path | None,
     as_json: bool,
-    plot: Path | None,
-    sheet: Path | None,
+    plot: str | None,
+    sheet: str | None,
     jobs: int,
     seed: int,
     max_iter: int,
@@ -662,21 +665,22 @@ def _refuse_options(ctx: click.Context, names: list[str], applies_to: str) -> No
 
 
 def _check_stats_outputs(
-    plot: Path | None, sheet: Path | None, *, inputs: list[Path], force: bool
+    plot: str | None, sheet: str | None, *, inputs: list[Path], force: bool
 ) -> str:
     """Refuse bad --plot and --sheet files before any work; return the plot's format."""
     plot_format = ""
     if plot is not None:
-        plot_format = plot.suffix.lower().lstrip(".")
+        suffix = Path(plot).suffix
+        plot_format = suffix.lower().lstrip(".")
         if plot_format not in PLOT_FORMATS:
-            raise OptionError(f"{plot}: --plot writes .png or .svg files, not {plot.suffix!r}")
+            raise OptionError(f"{plot}: --plot writes .png or .svg files, not {suffix!r}")
         require_matplotlib()
         check_output(plot, inputs=inputs, force=force)
     if sheet is not None:
-        if sheet.suffix.lower() != ".png":
-            raise OptionError(f"{sheet}: --sheet writes .png files, not {sheet.suffix!r}")
+        if Path(sheet).suffix.lower() != ".png":
+            raise OptionError(f"{sheet}: --sheet writes .png files, not {Path(sheet).suffix!r}")
         check_output(sheet, inputs=inputs, force=force)
-    if plot is not None and sheet is not None and plot.resolve() == sheet.resolve():
+    if plot is not None and sheet is not None and Path(plot).resolve() == Path(sheet).resolve():
         raise OptionError(f"{plot}: --plot and --sheet name the same file")
     return plot_format
 
@@ -684,9 +688,9 @@ def _check_stats_outputs(
 def _write_stats_outputs(
     result: Sweep,
     pixels: np.ndarray,
-    plot: Path | None,
+    plot: str | None,
     plot_format: str,
-    sheet: Path | None,
+    sheet: str | None,
     *,
     inputs: list[Path],
     force: bool,

@@ -65,6 +65,7 @@ def check_output(
 
     Lets a caller refuse a bad output before spending time on the data.
     """
+    _refuse_folder_name(os.fspath(path))
     path = Path(path)
     folder = path.parent
     if not folder.exists():
@@ -80,6 +81,16 @@ def check_output(
             raise OutputError(f"{path}: output is the same file as the input {source}")
     if path.exists() and not force:
         raise OutputError(f"{path}: already exists (use --force to overwrite it)")
+
+
+def _refuse_folder_name(name: str) -> None:
+    """A name ending in a slash means a folder; Path() would drop the slash and make a file."""
+    if not name.endswith(("/", os.sep)) or os.path.isdir(name):
+        return
+    folder = name.rstrip("/" + os.sep) or name
+    if os.path.lexists(folder):
+        raise OutputError(f"{name}: {folder} is not a folder")
+    raise OutputError(f"{name}: folder {folder} does not exist; name an output file")
 
 
 def _same_file(a: Path, b: Path) -> bool:

@@ -10,9 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 from PIL import Image
 
 import ccodec
+from ccodec.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -78,3 +80,35 @@ def test_decode_and_encode_read_dev_stdin_from_a_pipe(tmp_path, png_file, ccz_fi
     )
     assert encoded.returncode == 0, encoded.stderr
     assert ccodec.decode((tmp_path / "e.ccz").read_bytes()).k == 2
+
+
+# -- 8b: an output named as a folder -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["encode", "{png}", "-k", "2", "{out}"],
+        ["decode", "{ccz}", "{out}", "--format", "png"],
+        ["stats", "{png}", "-k", "2", "--sheet", "{out}"],
+    ],
+)
+@pytest.mark.parametrize("name", ["newdir/", "new.png/"])
+def test_an_output_ending_in_a_slash_is_refused_not_made_a_file(
+    tmp_path, png_file, ccz_file, args, name
+):
+    out = tmp_path / name.rstrip("/")
+    given = [a.format(png=png_file, ccz=ccz_file, out=f"{out}/") for a in args]
+    result = CliRunner().invoke(main, given)
+    assert result.exit_code == 1, result.output
+    # Refused by the name check, or earlier by its extension (encode: .png; --sheet: none).
+    assert f"folder {out} does not exist" in result.output or "writes" in result.output
+    assert len(result.output.splitlines()) == 1
+    assert not out.exists()
+
+
+def test_decode_to_a_file_name_with_a_slash_is_refused(tmp_path, ccz_file, png_file):
+    result = CliRunner().invoke(main, ["decode", str(ccz_file), f"{png_file}/", "--force"])
+    assert result.exit_code == 1, result.output
+    assert f"{png_file} is not a folder" in result.output
+    assert Image.open(png_file).size == (12, 10)  # not replaced
