@@ -112,3 +112,34 @@ def test_decode_to_a_file_name_with_a_slash_is_refused(tmp_path, ccz_file, png_f
     assert result.exit_code == 1, result.output
     assert f"{png_file} is not a folder" in result.output
     assert Image.open(png_file).size == (12, 10)  # not replaced
+
+
+# -- 8c: RGBA to GIF -----------------------------------------------------------------------
+
+
+def _alpha_ccz(folder: Path, alpha: list[int]) -> Path:
+    colours = np.array([[200, 10, 10], [10, 200, 10], [10, 10, 200], [90, 90, 90]], np.uint8)
+    palette = np.column_stack([colours[: len(alpha)], alpha]).astype(np.uint8)
+    labels = np.random.default_rng(4).integers(0, len(alpha), (9, 11)).astype(np.uint8)
+    path = folder / "alpha.ccz"
+    path.write_bytes(ccodec.encode_quantized(ccodec.Quantized(palette, labels)))
+    return path
+
+
+def test_rgba_to_gif_with_one_transparent_colour_is_exact(tmp_path):
+    source = _alpha_ccz(tmp_path, [255, 0, 255, 255])
+    result = CliRunner().invoke(main, ["decode", str(source), str(tmp_path / "a.gif")])
+    assert result.exit_code == 0, result.output
+    with Image.open(tmp_path / "a.gif") as image:
+        pixels = np.asarray(image.convert("RGBA"))
+    assert np.array_equal(pixels, ccodec.decode(source.read_bytes()).to_array())
+
+
+def test_rgba_to_gif_with_partial_alpha_says_why_in_one_line(tmp_path):
+    source = _alpha_ccz(tmp_path, [255, 0, 128, 30])
+    result = CliRunner().invoke(main, ["decode", str(source), str(tmp_path / "a.gif")])
+    assert result.exit_code == 1
+    assert "GIF keeps one fully transparent colour" in result.output
+    assert "operand" not in result.output
+    assert len(result.output.splitlines()) == 1
+    assert not (tmp_path / "a.gif").exists()

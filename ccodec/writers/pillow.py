@@ -4,7 +4,8 @@ The quantized image is saved in its own mode (L, LA, RGB, RGBA) or, when the
 format cannot take that mode or holds palettes natively, as a mode-P image.
 A format counted lossless is read back after saving: if Pillow does not give
 back exactly the quantized pixels (BMP drops alpha, for one), the write fails
-rather than lose data silently.
+rather than lose data silently. GIF holds one fully transparent colour, not
+alpha: an image with alpha is written when that is all its alpha says.
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ def write(q: Quantized, fp: BinaryIO, *, format: str, quality: int | None = None
     candidates = [lambda: plain_image(q), lambda: palette_image(q)]
     if format in _PALETTE_FIRST:
         candidates.reverse()
+    if format == "GIF" and q.channels in (2, 4):
+        candidates = [lambda: one_transparent_colour(q)]
     problems = []
     for make in candidates:
         try:
@@ -67,7 +70,11 @@ def write(q: Quantized, fp: BinaryIO, *, format: str, quality: int | None = None
             problems.append(f"{exc}")
             continue
         if exact and not _reads_back(buffer, q):
-            problems.append(f"Pillow does not read a {image.mode} {format} back unchanged")
+            problems.append(
+                "GIF keeps one fully transparent colour, and this image's alpha says more"
+                if format == "GIF" and q.channels in (2, 4)
+                else f"Pillow does not read a {image.mode} {format} back unchanged"
+            )
             continue
         fp.write(buffer.getbuffer())
         return
@@ -75,6 +82,23 @@ def write(q: Quantized, fp: BinaryIO, *, format: str, quality: int | None = None
         f"cannot write this {q.mode} image as {format} ({'; '.join(problems)}); "
         "png, tiff and webp hold every mode"
     )
+
+
+def one_transparent_colour(q: Quantized) -> Image.Image:
+    """`q` (with alpha) as a mode-P image for GIF: entries with alpha below 128 become its one
+    transparent index, the rest opaque (as Pillow converts RGBA to P); exact only when
+    `q` has no partial alpha and one transparent colour."""
+    image = palette_image(q)  # ValueError above 256 colours
+    clear = q.palette[:, -1] < 128
+    del image.info["transparency"]  # per-entry alpha, which GIF's saver cannot take
+    if clear.any():
+        index = int(np.argmax(clear))
+        labels = np.where(clear[q.labels], index, q.labels)
+        palette = image.getpalette()
+        image = Image.fromarray(np.ascontiguousarray(labels, np.uint8), "P")
+        image.putpalette(palette, "RGB")
+        image.info["transparency"] = index
+    return image
 
 
 def _reads_back(buffer: io.BytesIO, q: Quantized) -> bool:
