@@ -435,7 +435,8 @@ def _write_stdout(data: bytes) -> None:
 @click.option(
     "--quality",
     type=int,
-    help="JPEG quality 1-95 (default 90), or WebP quality (lossy WebP).",
+    help="JPEG quality 1-95 (default 90), or WebP or AVIF quality 0-100 (makes WebP "
+    "lossy); exact formats (PNG, TIFF, .ccz, ...) take none.",
 )
 @max_pixels_option
 @force_option
@@ -461,6 +462,10 @@ def decode(
     writer = get_writer(format_name) if format_name else writer_for_path(output)
     if to_stdout:
         _refuse_terminal(f"{writer.name} image")
+    if quality is not None and writer.options is not None and "quality" not in writer.options:
+        raise OptionError(
+            f"--quality applies to jpeg, webp and avif output; the {writer.name} writer takes none"
+        )
     options = {} if quality is None else {"quality": quality}
     inputs = [] if str(input) == STDIN else [input]
     if not to_stdout:  # before the work, and with OUTPUT as typed: "new/" is no file name

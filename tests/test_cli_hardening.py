@@ -143,3 +143,37 @@ def test_rgba_to_gif_with_partial_alpha_says_why_in_one_line(tmp_path):
     assert "operand" not in result.output
     assert len(result.output.splitlines()) == 1
     assert not (tmp_path / "a.gif").exists()
+
+
+# -- 8d: --quality per writer --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "quality", "message"),
+    [
+        ("o.webp", 101, "quality=101 should be an integer in 0..100 for WEBP"),
+        ("o.webp", -1, "quality=-1 should be an integer in 0..100 for WEBP"),
+        ("o.jpg", 96, "quality=96 should be an integer in 1..95 for JPEG"),
+        ("o.tiff", 50, "--quality applies to jpeg, webp and avif output; the tiff writer takes"),
+        ("o.png", 50, "--quality applies to jpeg, webp and avif output; the png writer takes"),
+        ("o.ccz", 50, "--quality applies to jpeg, webp and avif output; the ccz writer takes"),
+    ],
+)
+def test_decode_quality_is_checked_per_writer(tmp_path, ccz_file, name, quality, message):
+    result = CliRunner().invoke(
+        main, ["decode", str(ccz_file), str(tmp_path / name), "--quality", str(quality)]
+    )
+    assert result.exit_code == 1, result.output
+    assert message in result.output
+    assert len(result.output.splitlines()) == 1
+    assert not (tmp_path / name).exists()
+
+
+@pytest.mark.parametrize("quality", [0, 100])
+def test_decode_webp_takes_quality_0_to_100(tmp_path, ccz_file, quality):
+    out = tmp_path / "o.webp"
+    result = CliRunner().invoke(
+        main, ["decode", str(ccz_file), str(out), "--quality", str(quality)]
+    )
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes()[12:16] == b"VP8 "

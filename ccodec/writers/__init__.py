@@ -165,22 +165,27 @@ def _all_writers() -> Iterator[Writer]:
 
 @functools.cache
 def _pillow_writers() -> tuple[Writer, ...]:
-    from .pillow import LOSSY_FORMATS, saveable_formats
+    from .pillow import LOSSY_FORMATS, QUALITY_RANGES, saveable_formats
 
     taken = _BUILTIN_NAMES | {w.name for w in _plugins()[0]}
     writers = []
     for fmt, extensions in saveable_formats().items():
         if fmt.lower() in taken:
             continue
-        lossless = "lossless unless --quality is given" if fmt == "WEBP" else ""
+        notes = []
+        if fmt in QUALITY_RANGES:
+            notes.append("--quality {}-{}".format(*QUALITY_RANGES[fmt]))
+        if fmt == "WEBP":
+            notes.append("lossless unless --quality is given")
         writers.append(
             Writer(
                 fmt.lower(),
                 extensions,
-                f"{fmt} through Pillow" + (f"; {lossless}" if lossless else ""),
+                "; ".join([f"{fmt} through Pillow", *notes]),
                 lossy=fmt in LOSSY_FORMATS,
                 target="ccodec.writers.pillow:write",
-                options=("quality",),
+                # Exact formats refuse a quality rather than ignore it.
+                options=("quality",) if fmt in QUALITY_RANGES else (),
                 source="pillow",
                 fixed=(("format", fmt),),
             )

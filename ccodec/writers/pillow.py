@@ -16,7 +16,7 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, ImageFile
 
-from ..errors import OutputError
+from ..errors import OptionError, OutputError
 from ..quantize import Quantized
 from ._palette import icc_profile, palette_image, plain_image
 
@@ -24,6 +24,8 @@ from ._palette import icc_profile, palette_image, plain_image
 _PALETTE_FIRST = {"GIF", "PCX"}
 # Formats that lose detail whatever we pass: JPEG-based, or resized to icon sizes.
 LOSSY_FORMATS = {"AVIF", "ICNS", "ICO", "MPO", "PDF"}
+# The formats whose quality setting means something, and the values Pillow takes.
+QUALITY_RANGES = {"AVIF": (0, 100), "MPO": (1, 95), "WEBP": (0, 100)}
 
 
 def saveable_formats() -> dict[str, tuple[str, ...]]:
@@ -41,6 +43,8 @@ def saveable_formats() -> dict[str, tuple[str, ...]]:
 
 def write(q: Quantized, fp: BinaryIO, *, format: str, quality: int | None = None) -> None:
     """Save `q` through Pillow as `format`; OutputError if it cannot hold the image."""
+    if quality is not None:
+        check_quality(quality, format)
     params: dict[str, object] = {}
     if format == "WEBP":
         # Lossless unless a quality is asked for: the indices are already final.
@@ -82,6 +86,16 @@ def write(q: Quantized, fp: BinaryIO, *, format: str, quality: int | None = None
         f"cannot write this {q.mode} image as {format} ({'; '.join(problems)}); "
         "png, tiff and webp hold every mode"
     )
+
+
+def check_quality(quality: object, format: str) -> None:
+    """OptionError unless `quality` is an integer in the range `format` takes."""
+    if format not in QUALITY_RANGES:
+        raise OptionError(f"{format} takes no quality: it is written exactly.")
+    low, high = QUALITY_RANGES[format]
+    if isinstance(quality, bool) or not isinstance(quality, int) or not low <= quality <= high:
+        should = f"should be an integer in {low}..{high} for {format}."
+        raise OptionError(f"quality={quality!r} {should}")
 
 
 def one_transparent_colour(q: Quantized) -> Image.Image:
