@@ -159,12 +159,22 @@ def jobs_option(help: str):
     )
 
 
-input_argument = click.argument("input", type=click.Path(path_type=Path))
-# A str, not a Path: Path("new/") drops the slash that says the name is a folder.
-output_argument = click.argument("output", type=click.Path())
+# Paths are not checked by click (exists, readable, file_okay): a problem with a file is
+# ccodec's to report, with exit status 1; click's usage errors (status 2) are about the
+# command line alone.
+_PATH = click.Path(path_type=Path, readable=False)
+_NAME = click.Path(readable=False)  # kept a str: Path("new/") drops the slash
+input_argument = click.argument("input", type=_PATH)
+output_argument = click.argument("output", type=_NAME)
 
 
-@click.group("ccodec", cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    "ccodec",
+    cls=_Cli,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog="Exit status: 0 done; 1 an error with a file, its data or the system (one "
+    "ccodec: error: line); 2 a malformed command line; 130 interrupted.",
+)
 @click.version_option(__version__, "-V", "--version", prog_name="ccodec")
 def main() -> None:
     """Compress images by k-means colour quantization into .ccz files, and back.
@@ -182,7 +192,7 @@ def main() -> None:
 @click.option(
     "-o",
     "--output-dir",
-    type=click.Path(path_type=Path, file_okay=False),
+    type=_PATH,
     metavar="DIR",
     help="Encode every INPUT (files, folders, glob patterns) into DIR, as NAME.ccz; "
     "DIR is made if missing.",
@@ -486,7 +496,7 @@ def decode(
 
 
 @main.command()
-@click.argument("file", required=False, type=click.Path(path_type=Path))
+@click.argument("file", required=False, type=_PATH)
 @click.option(
     "-k",
     "ks",
@@ -497,19 +507,19 @@ def decode(
 )
 @click.option(
     "--original",
-    type=click.Path(path_type=Path),
+    type=_PATH,
     help="For a .ccz FILE: the image it was made from, to report MSE and PSNR against.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text (see README).")
 @click.option(
     "--plot",
-    type=click.Path(),
+    type=_NAME,
     metavar="FILE.png|FILE.svg",
     help='Draw MSE, PSNR and bytes against K (needs pip install "ccodec[plot]").',
 )
 @click.option(
     "--sheet",
-    type=click.Path(),
+    type=_NAME,
     metavar="FILE.png",
     help="Write a contact sheet: the original beside the image at each K.",
 )

@@ -957,7 +957,7 @@ def test_batch_output_folder_is_made_but_must_not_be_a_file(tmp_path):
     assert_ok(run("encode", source, "-k", 4, "-o", tmp_path / "new" / "deeper", "-q"))
     assert (tmp_path / "new" / "deeper" / "a.ccz").exists()
     (tmp_path / "file").write_text("x")
-    assert_error(run("encode", source, "-k", 4, "-o", tmp_path / "file"), "is a file", code=2)
+    assert_error(run("encode", source, "-k", 4, "-o", tmp_path / "file"), "this is a file")
     assert_error(run("encode", source, "-k", 4, "-o", tmp_path / "file" / "sub"), "file/sub")
 
 

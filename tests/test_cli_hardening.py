@@ -177,3 +177,55 @@ def test_decode_webp_takes_quality_0_to_100(tmp_path, ccz_file, quality):
     )
     assert result.exit_code == 0, result.output
     assert out.read_bytes()[12:16] == b"VP8 "
+
+
+# -- 8e: one exit-status rule --------------------------------------------------------------
+
+
+@pytest.fixture
+def unreadable(monkeypatch, tmp_path, ccz_file):
+    """`ccz_file`, unreadable even for root: click's check (os.access) and open() both fail."""
+    real_access, real_open = os.access, open
+
+    def access(path, mode, *args, **kwargs):
+        if os.fspath(path) == str(ccz_file) and mode & os.R_OK:
+            return False
+        return real_access(path, mode, *args, **kwargs)
+
+    def refuse(path, *args, **kwargs):
+        if os.fspath(path) == str(ccz_file):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "access", access)
+    monkeypatch.setattr(ccodec.images, "open", refuse, raising=False)
+    return ccz_file
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["encode", "{f}", "-k", "2", "{out}.ccz"],
+        ["encode", "{f}", "-k", "2", "-o", "{out}"],
+        ["decode", "{f}", "{out}.png"],
+        ["stats", "{f}"],
+        ["stats", "{png}", "-k", "2", "--sheet", "{f}", "--force"],
+    ],
+)
+def test_an_unreadable_file_is_exit_1_for_every_command(tmp_path, unreadable, png_file, args):
+    given = [a.format(f=unreadable, out=tmp_path / "out", png=png_file) for a in args]
+    result = CliRunner().invoke(main, given)
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith("ccodec: error: ") or "1 failed" in result.output
+
+
+def test_o_naming_a_file_is_exit_1(tmp_path, png_file):
+    result = CliRunner().invoke(main, ["encode", str(png_file), "-k", "2", "-o", str(png_file)])
+    assert result.exit_code == 1, result.output
+    assert "-o needs a folder" in result.output
+
+
+def test_a_malformed_command_line_is_exit_2(png_file):
+    assert CliRunner().invoke(main, ["encode", str(png_file), "-k", "0", "x.ccz"]).exit_code == 2
+    assert CliRunner().invoke(main, ["decode", str(png_file)]).exit_code == 2
+    assert "Exit status: 0 done; 1 " in CliRunner().invoke(main, ["--help"]).output
