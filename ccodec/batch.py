@@ -14,7 +14,7 @@ import dataclasses
 import glob
 import os
 import signal
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,8 +105,9 @@ def encode_file(job: Job) -> FileResult:
         return FileResult("failed", f"{job.source}: unexpected {type(exc).__name__}: {exc}")
 
 
-def encode_one(job: Job) -> FileResult:
-    """Encode one file, raising `CczError` for any problem with it."""
+def encode_one(job: Job, on_progress: Callable[[float], None] | None = None) -> FileResult:
+    """Encode one file, raising `CczError` for any problem with it; `on_progress` as
+    `quantize` takes it (a fixed K only)."""
     options = job.options
     if job.skip_existing and job.target != STDIN and Path(job.target).exists():
         return FileResult("skipped", f"{job.target}: exists, skipped")
@@ -116,7 +117,7 @@ def encode_one(job: Job) -> FileResult:
     inputs = [] if job.source == STDIN else [job.source]
     if job.target != STDIN:
         check_output(job.target, inputs=inputs, force=job.force)
-    q, data, error, warning, chosen = _encode(image, pixels, options)
+    q, data, error, warning, chosen = _encode(image, pixels, options, on_progress)
     if job.target != STDIN:
         write_atomic(job.target, lambda fp: fp.write(data), inputs=inputs, force=job.force)
     line = (
@@ -129,7 +130,7 @@ def encode_one(job: Job) -> FileResult:
 
 
 def _encode(
-    image: Image.Image, pixels, options: EncodeOptions
+    image: Image.Image, pixels, options: EncodeOptions, on_progress=None
 ) -> tuple[Quantized, bytes, float, str, str]:
     """(quantized, .ccz bytes, MSE, warning, target note) for one image."""
     if options.max_mse is None and options.min_psnr is None:
@@ -143,6 +144,7 @@ def _encode(
             space=options.space,
             strip=options.strip,
             coding=options.coding,
+            on_progress=on_progress,
         )
         return q, data, mse(pixels, q.to_array()), "", ""
     # Without -k the search stops at quantize_to_target's own default (256).

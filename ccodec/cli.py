@@ -16,7 +16,8 @@ import math
 import os
 import stat
 import sys
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
@@ -203,7 +204,9 @@ def main() -> None:
     "k",
     type=click.IntRange(1, MAX_COLORS),
     help=f"Number of palette colours, 1-{MAX_COLORS:,}; with --max-mse or --min-psnr, "
-    "the most that may be used (default 256 there).",
+    "the most that may be used (default 256 there). Time grows with K times the image's "
+    "distinct colours: K in the thousands takes minutes on a large photo, K = 65,536 "
+    "can take hours (a bar shows progress on a terminal).",
 )
 @click.option(
     "--max-mse",
@@ -353,7 +356,8 @@ def _encode_one_file(job: Job, quiet: bool) -> None:
         _refuse_image_extension(Path(job.target))
         if Path(job.target).is_dir():
             raise OptionError(f"{job.target}: is a folder; to write into it, use -o {job.target}")
-    result = encode_one(job)
+    with _quantize_progress() as on_progress:
+        result = encode_one(job, on_progress)
     if result.data is not None:
         _write_stdout(result.data)
     if result.warning:
@@ -361,6 +365,32 @@ def _encode_one_file(job: Job, quiet: bool) -> None:
     if not quiet:
         # With the .ccz on stdout, the summary goes to stderr.
         click.echo(safe_text(result.line), err=job.target == STDIN)
+
+
+# A bar for quick encodes would only flicker: it appears once one has run this long.
+PROGRESS_AFTER_SECONDS = 2.0
+
+
+@contextlib.contextmanager
+def _quantize_progress() -> Iterator[Callable[[float], None]]:
+    """Yield an `on_progress` for `quantize` that draws a bar on a terminal (stderr) once
+    the quantization has run `PROGRESS_AFTER_SECONDS`; nothing otherwise."""
+    with contextlib.ExitStack() as stack:
+        started = time.monotonic()
+        step: Callable[[], None] | None = None
+        shown = 0
+
+        def on_progress(fraction: float) -> None:
+            nonlocal step, shown
+            if step is None:
+                if time.monotonic() - started < PROGRESS_AFTER_SECONDS:
+                    return
+                step = stack.enter_context(progress(100, "quantizing"))
+            while shown < int(fraction * 100):
+                step()
+                shown += 1
+
+        yield on_progress
 
 
 def _encode_batch(batch: list[Job], workers: int, client: object, quiet: bool) -> None:

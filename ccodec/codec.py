@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import numpy as np
 from PIL import Image
@@ -27,6 +28,7 @@ def encode_image(
     space: str = "rgb",
     strip: bool = False,
     coding: str = "auto",
+    on_progress: Callable[[float], None] | None = None,
 ):
     """Quantize `image` to `k` colours and return ``(quantized, ccz_bytes)``.
 
@@ -39,12 +41,13 @@ def encode_image(
     A PIL `image`'s ICC profile and PNG text entries go into
     ``quantized.info`` (and so into the .ccz) unless `strip` is true.
     `coding` is the payload coding, as `encode_quantized` takes it.
+    `on_progress` follows the quantization, as `quantize` takes it.
     """
     if dither_method not in METHODS:
         raise OptionError(f"dither={dither_method!r} is not one of {', '.join(METHODS)}.")
     validate_space(space)
     pixels = to_pixels(image)
-    q = quantize(pixels, k, seed=seed, max_iter=max_iter, space=space)
+    q = quantize(pixels, k, seed=seed, max_iter=max_iter, space=space, on_progress=on_progress)
     if dither_method != "none":
         q = Quantized(q.palette, dither(pixels, q.palette, dither_method), q.seed)
     if not strip and isinstance(image, Image.Image):

@@ -245,6 +245,7 @@ def quantize(
     max_iter: int = 300,
     tol: float = _DEFAULT_TOL,
     space: str = "rgb",
+    on_progress: Callable[[float], None] | None = None,
 ) -> Quantized:
     """Reduce an image to at most `k` colours with k-means++ and Lloyd iterations.
 
@@ -271,6 +272,11 @@ def quantize(
     `ccodec.mse` measures) or ``"oklab"`` (perceptual; each colour goes to
     the palette entry nearest in OKLab). The palette is sRGB bytes either way.
 
+    `on_progress`, if given, is called with the fraction of the work done
+    (rising from 0 to 1) after each Lloyd step and level, for a progress bar
+    on long runs; it changes nothing in the result. Time grows roughly with K
+    times the number of distinct colours.
+
     >>> img = np.array([[[0, 0, 0], [0, 0, 0]], [[255, 0, 0], [251, 0, 0]]], np.uint8)
     >>> q = quantize(img, 2, seed=0)
     >>> sorted(q.palette.tolist())
@@ -289,8 +295,15 @@ def quantize(
 
     height, width = pixels.shape[:2]
     flat = pixels.reshape(height * width, -1)
-    palette, labels = _quantize(flat, k, np.random.default_rng(seed), max_iter, tol, space)
+    rng = np.random.default_rng(seed)
+    report = on_progress or _ignore
+    palette, labels = _quantize(flat, k, rng, max_iter, tol, space, report)
+    report(1.0)
     return Quantized(palette, labels.reshape(height, width), seed)
+
+
+def _ignore(fraction: float) -> None:
+    pass
 
 
 def validate_space(space: object) -> str:
@@ -329,13 +342,19 @@ def _validate_int(name: str, value: object, low: int, high: int | None) -> int:
 
 
 def _quantize(
-    flat: np.ndarray, k: int, rng: np.random.Generator, max_iter: int, tol: float, space: str
+    flat: np.ndarray,
+    k: int,
+    rng: np.random.Generator,
+    max_iter: int,
+    tol: float,
+    space: str,
+    report: Callable[[float], None] = _ignore,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Palette (K', C) uint8 and labels (N,) uint8 for flat (N, C) uint8 pixels."""
     keys, unique_keys, counts = _histogram(flat)
     colors = _unpack(unique_keys, flat.shape[1])
     palette, color_labels = _quantize_colors(
-        unique_keys, colors, counts, k, rng, max_iter, tol, space
+        unique_keys, colors, counts, k, rng, max_iter, tol, space, report
     )
     return palette, _pixel_labels(keys, unique_keys, color_labels, flat.shape[1])
 
@@ -349,9 +368,11 @@ def _quantize_colors(
     max_iter: int,
     tol: float,
     space: str,
+    report: Callable[[float], None] = _ignore,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Palette (K', C) uint8 and each distinct colour's label, from `_histogram`'s keys and
-    counts and the (M, C) uint8 colours of the keys (`_unpack`)."""
+    counts and the (M, C) uint8 colours of the keys (`_unpack`); `report` gets the fraction
+    done (the start, then each level by its Lloyd steps, then the rounding: equal shares)."""
     if len(colors) <= k:
         return colors, np.arange(len(colors), dtype=label_dtype(len(colors)))
 
@@ -367,8 +388,14 @@ def _quantize_colors(
         candidates = [_split_centers(*levels[0], k)]
     else:
         candidates = _best_of_restarts(*levels[0], k, rng, max_iter)
+    shares = len(levels) + 2
+    report(1 / shares)
     states = []
     for level, (level_points, level_weights) in enumerate(levels):
+        # A level's share fills with its steps, up to max_iter; it ends early when it settles.
+        def step(done: int, level: int = level) -> None:
+            report((1 + level + min(done, max_iter) / max_iter) / shares)
+
         last = level == len(levels) - 1
         if level == 0 or k <= _INHERIT_ABOVE:
             states = [_State(level_points, level_weights, c, len(points)) for c in candidates]
@@ -382,15 +409,16 @@ def _quantize_colors(
         pick_rough = last and len(states) > 1
         for state in states:
             if not last or exact:
-                state.iterate(max_iter, tol, rough=not last or pick_rough)
+                state.iterate(max_iter, tol, rough=not last or pick_rough, on_step=step)
         # The coarsest level ranks the runs only roughly: the next one
         # decides between the finalists.
         state = min(states, key=_State.inertia)
         if pick_rough and exact:
-            state.iterate(max_iter, tol)
+            state.iterate(max_iter, tol, on_step=step)
         if level:
             states = [state]
         candidates = [s.centers for s in states]
+        report((2 + level) / shares)
     return _round_palette(state, space)
 
 
@@ -1177,8 +1205,16 @@ class _State:
         )
         self.lower[:, index] = lower.T
 
-    def iterate(self, max_iter: int, tol: float, rough: bool = False) -> None:
+    def iterate(
+        self,
+        max_iter: int,
+        tol: float,
+        rough: bool = False,
+        on_step: Callable[[int], None] | None = None,
+    ) -> None:
         """Lloyd steps until at most `tol` of the weight changes label in a step, or max_iter.
+
+        `on_step`, if given, is called with the number of steps done after each.
 
         Steps start over-relaxed (past the mean, which cuts the long creep of
         plain Lloyd on dense colour data) and turn plain at the first step
@@ -1193,7 +1229,9 @@ class _State:
             # allowed to change grows with K.
             scale = max(1.0, self.k / _SPLIT_ABOVE)
             settled, total = tol * scale * float(self.weights.sum()), self.weights
-        for _ in range(max_iter):
+        for done in range(1, max_iter + 1):
+            if on_step is not None and done > 1:  # once per step: milliseconds to seconds each
+                on_step(done - 1)
             means, empty = self.means()
             if relax != 1:
                 target = self.centers + relax * (means - self.centers)

@@ -229,3 +229,58 @@ def test_a_malformed_command_line_is_exit_2(png_file):
     assert CliRunner().invoke(main, ["encode", str(png_file), "-k", "0", "x.ccz"]).exit_code == 2
     assert CliRunner().invoke(main, ["decode", str(png_file)]).exit_code == 2
     assert "Exit status: 0 done; 1 " in CliRunner().invoke(main, ["--help"]).output
+
+
+# -- 8f: progress for long quantizations ---------------------------------------------------
+
+
+@pytest.fixture
+def photo() -> np.ndarray:
+    """Many distinct colours, so that k-means runs on several levels."""
+    with Image.open(ROOT / "ccodec" / "data" / "astronaut.png") as image:
+        return np.asarray(image.convert("RGB"))[:96, :128]
+
+
+@pytest.mark.parametrize("k", [16, 300, 1500])
+def test_quantize_reports_rising_progress_and_the_same_result(photo, k):
+    seen: list[float] = []
+    q = ccodec.quantize(photo, k, on_progress=seen.append)
+    assert q == ccodec.quantize(photo, k)
+    assert len(seen) >= 4  # the start, each level, the end
+    assert seen == sorted(seen) and seen[0] > 0 and seen[-1] == 1.0
+
+
+def test_quantize_of_few_colours_reports_done():
+    seen: list[float] = []
+    ccodec.quantize(np.zeros((2, 2, 3), np.uint8), 4, on_progress=seen.append)
+    assert seen == [1.0]
+
+
+def test_encode_draws_a_quantizing_bar_and_writes_the_same_bytes(tmp_path, photo, monkeypatch):
+    import contextlib
+
+    from ccodec import cli
+
+    source = tmp_path / "photo.png"
+    Image.fromarray(photo).save(source)
+    plain = tmp_path / "plain.ccz"
+    assert CliRunner().invoke(main, ["encode", str(source), "-k", "64", str(plain)]).exit_code == 0
+    bars = []
+
+    @contextlib.contextmanager
+    def fake_progress(total, label):
+        bars.append([total, label, 0])
+        yield lambda: bars[-1].__setitem__(2, bars[-1][2] + 1)
+
+    monkeypatch.setattr(cli, "progress", fake_progress)
+    monkeypatch.setattr(cli, "PROGRESS_AFTER_SECONDS", 0.0)
+    drawn = tmp_path / "drawn.ccz"
+    result = CliRunner().invoke(main, ["encode", str(source), "-k", "64", str(drawn)])
+    assert result.exit_code == 0, result.output
+    assert bars == [[100, "quantizing", 100]]
+    assert drawn.read_bytes() == plain.read_bytes()
+
+
+def test_encode_help_says_what_large_k_costs():
+    help_text = " ".join(CliRunner().invoke(main, ["encode", "--help"]).output.split())
+    assert "Time grows with K times the image's distinct colours" in help_text
