@@ -78,7 +78,7 @@ def _escaping_usage_errors(make_context, *args, **kwargs) -> click.Context:
     try:
         return make_context(*args, **kwargs)
     except click.UsageError as exc:  # "unexpected extra argument (NAME)" quotes a file name
-        exc.message = safe_text(exc.message)
+        exc.message = safe_text(exc.message)  # type: ignore[misc]
         raise
 
 

@@ -102,15 +102,14 @@ def one_transparent_colour(q: Quantized) -> Image.Image:
     """`q` (with alpha) as a mode-P image for GIF: entries with alpha below 128 become its one
     transparent index, the rest opaque (as Pillow converts RGBA to P); exact only when
     `q` has no partial alpha and one transparent colour."""
-    image = palette_image(q)  # ValueError above 256 colours
     clear = q.palette[:, -1] < 128
-    del image.info["transparency"]  # per-entry alpha, which GIF's saver cannot take
     if clear.any():
         index = int(np.argmax(clear))
-        labels = np.where(clear[q.labels], index, q.labels)
-        palette = image.getpalette()
-        image = Image.fromarray(np.ascontiguousarray(labels, np.uint8), "P")
-        image.putpalette(palette, "RGB")
+        q = Quantized(q.palette, np.where(clear[q.labels], index, q.labels).astype(q.labels.dtype))
+    image = palette_image(q)  # ValueError above 256 colours
+    # One transparent index, not the per-entry alpha, which GIF's saver cannot take.
+    del image.info["transparency"]
+    if clear.any():
         image.info["transparency"] = index
     return image
 
