@@ -1,8 +1,9 @@
 """Writing an output file safely: all or nothing, never over an input, never by surprise.
 
-`write_atomic` writes into a temporary file beside the target and renames it
-into place, so an error or Ctrl-C leaves neither a partial output nor a
-temporary file behind. A file it replaces keeps its permissions.
+`write_atomic` writes into a temporary file beside the target, syncs it to
+disk and renames it into place, so an error, Ctrl-C or a crash leaves
+neither a partial output nor a temporary file behind. A file it replaces
+keeps its permissions.
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ def write_atomic(
     try:
         with os.fdopen(fd, "wb") as fp:
             write_fn(fp)
+            fp.flush()
+            # On disk before the rename: a crash must not leave an empty file under `path`.
+            os.fsync(fp.fileno())
         # mkstemp makes the file 0600.
         os.chmod(temp_name, mode)
         os.replace(temp_name, path)
@@ -59,6 +63,7 @@ def write_atomic(
         if isinstance(exc, OSError) and not isinstance(exc, CczError):
             raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from exc
         raise
+    _sync_folder(folder)
 
 
 def check_output(
@@ -98,6 +103,20 @@ def _mode_for(path: Path) -> int:
         return stat.S_IMODE(os.stat(path).st_mode) & 0o777
     except OSError:  # no file to replace
         return 0o666 & ~_umask()
+
+
+def _sync_folder(folder: Path) -> None:
+    """Put the rename on disk too, where the system lets a folder be synced."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # Windows cannot open a folder
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # some file systems refuse to sync a folder; the data is synced
+        pass
+    finally:
+        os.close(fd)
 
 
 def _umask() -> int:

@@ -150,3 +150,26 @@ def test_a_new_file_gets_the_permissions_open_gives(tmp_path):
     finally:
         os.umask(mask)
     assert (tmp_path / "out.bin").stat().st_mode & 0o777 == 0o640
+
+
+def test_the_data_is_synced_before_the_rename(tmp_path, monkeypatch):
+    import ccodec.output as output
+
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd):
+        kind = "folder" if os.path.isdir(f"/proc/self/fd/{fd}") else "file"
+        events.append(("fsync", kind, os.fstat(fd).st_size))
+        real_fsync(fd)
+
+    def replace(src, dst):
+        events.append(("replace",))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(output.os, "fsync", fsync)
+    monkeypatch.setattr(output.os, "replace", replace)
+    write_atomic(tmp_path / "out.bin", _write(b"data"))
+    assert events[:2] == [("fsync", "file", 4), ("replace",)]
+    if os.path.isdir("/proc/self/fd"):
+        assert events[2][:2] == ("fsync", "folder")
