@@ -35,7 +35,7 @@ from .batch import (
 )
 from .ccz import CODINGS, DEFAULT_MAX_PIXELS, HEADER_SIZE, SIGNATURE, read_header
 from .dither import METHODS as DITHER_METHODS
-from .errors import CczError, FormatError, OptionError, OutputError
+from .errors import CczError, FormatError, OptionError
 from .images import STDIN, open_image, open_input, to_pixels
 from .output import check_output, write_atomic
 from .plot import FORMATS as PLOT_FORMATS
@@ -44,6 +44,7 @@ from .progress import progress
 from .quantize import MAX_COLORS, SPACES, Quantized
 from .report import CczInfo, Sweep, ccz_info, hex_color, sweep
 from .sheet import contact_sheet
+from .stdout import checked_stdout, write_stdout
 from .writers import available_writers, broken_plugins, get_writer, writer_for_path
 
 __all__ = ["main"]
@@ -66,7 +67,8 @@ class _Failure(click.ClickException):
 class _Cli(click.Group):
     def invoke(self, ctx: click.Context):
         try:
-            return super().invoke(ctx)
+            with checked_stdout():
+                return super().invoke(ctx)
         except CczError as exc:
             raise _Failure(str(exc)) from None
         except KeyboardInterrupt:
@@ -321,7 +323,7 @@ def _encode_one_file(job: Job, quiet: bool) -> None:
             raise OptionError(f"{job.target}: is a folder; to write into it, use -o {job.target}")
     result = encode_one(job)
     if result.data is not None:
-        _write_stdout(result.data)
+        write_stdout(result.data)
     if result.warning:
         click.echo(f"ccodec: warning: {result.warning}", err=True)
     if not quiet:
@@ -388,17 +390,6 @@ def _stdout_is_terminal() -> bool:
     return sys.stdout is not None and sys.stdout.isatty()
 
 
-def _write_stdout(data: bytes) -> None:
-    stream = getattr(sys.stdout, "buffer", sys.stdout)
-    try:
-        stream.write(data)
-        stream.flush()
-    except BrokenPipeError:
-        raise OutputError("-: standard output was closed before all data was written") from None
-    except OSError as exc:
-        raise OutputError(f"-: cannot write to standard output: {exc.strerror or exc}") from None
-
-
 @main.command()
 @input_argument
 @output_argument
@@ -443,7 +434,7 @@ def decode(
         # Written whole in memory first, so a failing writer sends nothing.
         buffer = io.BytesIO()
         writer.write(q, buffer, **options)
-        _write_stdout(buffer.getvalue())
+        write_stdout(buffer.getvalue())
         size = len(buffer.getvalue())
     else:
         inputs = [] if str(input) == STDIN else [input]

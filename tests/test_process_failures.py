@@ -1,0 +1,134 @@
+"""The ccodec command as a real process: closed pipes, full disks, SIGTERM, memory limits.
+
+Each failure must be one ``ccodec: error:`` line, a non-zero exit, no traceback
+or "Exception ignored" noise, and nothing left in the output folder.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import ccodec
+from ccodec.ccz import encode_quantized
+
+ROOT = Path(__file__).resolve().parents[1]
+TIMEOUT = 120  # seconds; only for a hang
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and devices")
+
+
+def _env(*, unbuffered: bool = False, path: tuple[Path, ...] = ()) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(map(str, (ROOT, *path)))
+    env.pop("PYTHONUNBUFFERED", None)
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def _ccodec(*args: object) -> list[str]:
+    return [sys.executable, "-m", "ccodec", *map(str, args)]
+
+
+def _assert_one_error_line(stderr: str, *fragments: str) -> None:
+    assert stderr.startswith("ccodec: error: "), stderr
+    assert stderr.count("\n") == 1, stderr
+    for fragment in fragments:
+        assert fragment in stderr, stderr
+
+
+@pytest.fixture
+def noisy_ccz(tmp_path: Path) -> Path:
+    """16 random colours: its TIFF (786 KB) and its .ccz again (131 KB) overflow a pipe."""
+    rng = np.random.default_rng(0)
+    q = ccodec.Quantized(
+        rng.integers(0, 256, (16, 3), dtype=np.uint8),
+        rng.integers(0, 16, (512, 512)).astype(np.uint8),
+    )
+    path = tmp_path / "noisy.ccz"
+    path.write_bytes(encode_quantized(q, coding="zstd"))
+    return path
+
+
+# -- standard output: every write whole, or one error line ---------------------------------
+
+UNBUFFERED = pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "unbuffered"])
+
+
+@UNBUFFERED
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["decode", "{ccz}", "-", "--format", "tiff"],
+        ["encode", "{png}", "-k", "16", "-"],
+        ["stats", "{big_palette}", "--json"],
+    ],
+    ids=["decode", "encode", "stats"],
+)
+def test_a_pipe_closed_early_is_an_error(tmp_path, noisy_ccz, unbuffered, command):
+    args = _command(command, tmp_path, noisy_ccz)
+    child = subprocess.Popen(
+        _ccodec(*args),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_env(unbuffered=unbuffered),
+    )
+    assert child.stdout is not None and child.stderr is not None
+    assert len(child.stdout.read(10)) == 10  # then leave, as `head -c 10` does
+    child.stdout.close()
+    stderr = child.stderr.read().decode()
+    assert child.wait(timeout=TIMEOUT) == 1, stderr
+    _assert_one_error_line(stderr, "standard output was closed before all data was written")
+
+
+@UNBUFFERED
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["decode", "{ccz}", "-", "--format", "tiff"],
+        ["encode", "{png}", "-k", "16", "-"],
+        ["stats", "{big_palette}", "--json"],
+        ["stats", "{big_palette}"],
+        ["writers"],
+    ],
+    ids=["decode", "encode", "stats-json", "stats", "writers"],
+)
+def test_a_full_disk_is_an_error(tmp_path, noisy_ccz, unbuffered, command):
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full")
+    args = _command(command, tmp_path, noisy_ccz)
+    with open("/dev/full", "wb") as full:
+        result = subprocess.run(
+            _ccodec(*args),
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=_env(unbuffered=unbuffered),
+            timeout=TIMEOUT,
+            check=False,
+        )
+    assert result.returncode == 1, result.stderr
+    _assert_one_error_line(result.stderr, "cannot write to standard output: No space left")
+
+
+def _command(template: list[str], tmp_path: Path, ccz: Path) -> list[str]:
+    png = tmp_path / "noisy.png"
+    big_palette = tmp_path / "palette.ccz"
+    if "{png}" in template:
+        ccodec.decode(ccz.read_bytes()).to_image().save(png)
+    if "{big_palette}" in template:
+        # 65,536 colours: 2 MB of JSON, or 44 lines of text, more than a pipe holds.
+        rng = np.random.default_rng(1)
+        q = ccodec.Quantized(
+            rng.integers(0, 256, (65_536, 3), dtype=np.uint8),
+            np.arange(65_536, dtype=np.uint16).reshape(256, 256),
+        )
+        big_palette.write_bytes(encode_quantized(q, coding="zstd"))
+    names = {"{ccz}": str(ccz), "{png}": str(png), "{big_palette}": str(big_palette)}
+    return [names.get(arg, arg) for arg in template]
