@@ -37,6 +37,7 @@ from .ccz import CODINGS, DEFAULT_MAX_PIXELS, HEADER_SIZE, SIGNATURE, read_heade
 from .dither import METHODS as DITHER_METHODS
 from .errors import CczError, FormatError, OptionError
 from .images import STDIN, open_image, open_input, to_pixels
+from .interrupts import Terminated, terminate_as_interrupt
 from .output import check_output, write_atomic
 from .plot import FORMATS as PLOT_FORMATS
 from .plot import plot_sweep, require_matplotlib
@@ -50,6 +51,7 @@ from .writers import available_writers, broken_plugins, get_writer, writer_for_p
 __all__ = ["main"]
 
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports a command SIGTERM ended
 DEFAULT_STATS_KS = (2, 5, 10, 20, 50)
 
 
@@ -67,10 +69,12 @@ class _Failure(click.ClickException):
 class _Cli(click.Group):
     def invoke(self, ctx: click.Context):
         try:
-            with checked_stdout():
+            with terminate_as_interrupt(), checked_stdout():
                 return super().invoke(ctx)
         except CczError as exc:
             raise _Failure(str(exc)) from None
+        except Terminated:
+            raise _Failure("terminated", EXIT_TERMINATED) from None
         except KeyboardInterrupt:
             raise _Failure("interrupted", EXIT_INTERRUPTED) from None
 

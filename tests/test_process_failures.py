@@ -7,8 +7,10 @@ or "Exception ignored" noise, and nothing left in the output folder.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -132,3 +134,60 @@ def _command(template: list[str], tmp_path: Path, ccz: Path) -> list[str]:
         big_palette.write_bytes(encode_quantized(q, coding="zstd"))
     names = {"{ccz}": str(ccz), "{png}": str(png), "{big_palette}": str(big_palette)}
     return [names.get(arg, arg) for arg in template]
+
+
+# -- SIGTERM: treated as Ctrl-C, so no temporary file stays ---------------------------------
+
+SLOW_WRITER = '''\
+"""A ccodec writer plugin that starts its file and then waits: time to be sent a signal."""
+import time
+
+name = "slow"
+extensions = (".slow",)
+
+
+def write(q, fp):
+    fp.write(b"partial")
+    fp.flush()
+    time.sleep(600)
+'''
+
+
+def _slow_writer_plugin(folder: Path) -> Path:
+    """A folder that, on sys.path, declares the `slow` writer as an installed plugin."""
+    folder.mkdir()
+    (folder / "slow_writer.py").write_text(SLOW_WRITER)
+    info = folder / "slow_writer-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: slow-writer\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[ccodec.writers]\nslow = slow_writer\n")
+    return folder
+
+
+def test_sigterm_removes_the_temporary_file_and_exits_143(tmp_path, noisy_ccz):
+    plugin = _slow_writer_plugin(tmp_path / "plugin")
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    child = subprocess.Popen(
+        _ccodec("decode", noisy_ccz, out_dir / "image.slow"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(path=(plugin,)),
+    )
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while not list(out_dir.glob(".image.slow.*.tmp")):
+            assert child.poll() is None, child.communicate()
+            assert time.monotonic() < deadline, "the temporary file never appeared"
+            time.sleep(0.02)
+        child.send_signal(signal.SIGTERM)
+        stdout, stderr = child.communicate(timeout=TIMEOUT)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == 143, stderr
+    assert stdout == ""
+    assert stderr == "ccodec: error: terminated\n"
+    assert list(out_dir.iterdir()) == []

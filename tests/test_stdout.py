@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import sys
+import time
 
 import pytest
 
 from ccodec.errors import OutputError
+from ccodec.interrupts import Terminated, terminate_as_interrupt
 from ccodec.stdout import checked_stdout, write_all
 
 
@@ -57,3 +60,12 @@ def test_checked_stdout_turns_write_errors_into_one_output_error(tmp_path, monke
         with pytest.raises(OutputError, match=error), checked_stdout():
             print("x" * 100_000)
         assert sys.stdout is full
+
+
+def test_sigterm_raises_terminated_within_the_block_only():
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(Terminated), terminate_as_interrupt():
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # the handler runs at once and ends the sleep
+    assert signal.getsignal(signal.SIGTERM) is before
+    assert issubclass(Terminated, KeyboardInterrupt)
