@@ -42,7 +42,7 @@ from .output import check_output, write_atomic
 from .plot import FORMATS as PLOT_FORMATS
 from .plot import plot_sweep, require_matplotlib
 from .progress import progress
-from .quantize import MAX_COLORS, SPACES, Quantized
+from .quantize import MAX_COLORS, MODES, SPACES, Quantized
 from .report import CczInfo, Sweep, ccz_info, hex_color, sweep
 from .sheet import contact_sheet
 from .stdout import checked_stdout, write_stdout
@@ -77,6 +77,17 @@ class _Cli(click.Group):
             raise _Failure("terminated", EXIT_TERMINATED) from None
         except KeyboardInterrupt:
             raise _Failure("interrupted", EXIT_INTERRUPTED) from None
+        except MemoryError:
+            task = ctx.meta.get(_TASK) or f"in ccodec {ctx.invoked_subcommand}"
+            raise _Failure(f"out of memory {task}") from None
+
+
+_TASK = "ccodec.task"
+
+
+def _working_on(task: str) -> None:
+    """Say what the command is doing, for the message if memory runs out ("decoding x.ccz")."""
+    click.get_current_context().meta[_TASK] = task
 
 
 class _KList(click.ParamType):
@@ -325,6 +336,7 @@ def _encode_one_file(job: Job, quiet: bool) -> None:
         _refuse_image_extension(Path(job.target))
         if Path(job.target).is_dir():
             raise OptionError(f"{job.target}: is a folder; to write into it, use -o {job.target}")
+    _working_on(f"encoding {job.source}")
     result = encode_one(job)
     if result.data is not None:
         write_stdout(result.data)
@@ -433,7 +445,7 @@ def decode(
     if to_stdout:
         _refuse_terminal(f"{writer.name} image")
     options = {} if quality is None else {"quality": quality}
-    q = _read_ccz(input, max_pixels)
+    q = _read_ccz(input, max_pixels, doing="decoding")
     if to_stdout:
         # Written whole in memory first, so a failing writer sends nothing.
         buffer = io.BytesIO()
@@ -519,7 +531,9 @@ def stats(
             return
         _refuse_options(ctx, ["--original"], "a .ccz FILE")
         plot_format = _check_stats_outputs(plot, sheet, inputs=[path], force=force)
+        _working_on(f"reading {path}")
         pixels = to_pixels(open_image(path))
+        _working_on(f"quantizing {path} ({_size_of(pixels)})")
         with progress(len(ks), "quantizing") as step:
             result = sweep(
                 pixels,
@@ -555,6 +569,11 @@ def writers() -> None:
         click.echo(f"ccodec: warning: {problem}", err=True)
 
 
+def _size_of(pixels: np.ndarray) -> str:
+    height, width = pixels.shape[:2]
+    return f"{width}x{height} {MODES[1 if pixels.ndim == 2 else pixels.shape[2]]}"
+
+
 def _describe(q: Quantized) -> str:
     return f"{q.width}x{q.height} {q.mode}, K={q.k}"
 
@@ -584,8 +603,11 @@ def _looks_like_ccz(path: Path) -> bool:
         return fp.read(4) == SIGNATURE[:4]
 
 
-def _read_ccz_bytes(path: Path, max_pixels: int) -> bytes:
-    """The bytes of a .ccz file, reading no more than its header announces (+1 to see extra)."""
+def _read_ccz_bytes(path: Path, max_pixels: int, *, doing: str) -> bytes:
+    """The bytes of a .ccz file, reading no more than its header announces (+1 to see extra).
+
+    `doing` ("decoding") names the work on it if memory runs out.
+    """
     limit = max_pixels or None
     with open_input(path, seekable=False) as fp:
         head = fp.read(HEADER_SIZE)
@@ -593,11 +615,12 @@ def _read_ccz_bytes(path: Path, max_pixels: int) -> bytes:
             header = read_header(head, max_pixels=limit)
         except FormatError as exc:
             raise type(exc)(f"{path}: {exc}") from None
+        _working_on(f"{doing} {path} ({header.width}x{header.height} {header.mode})")
         return head + fp.read(header.file_size - len(head) + 1)
 
 
-def _read_ccz(path: Path, max_pixels: int) -> Quantized:
-    data = _read_ccz_bytes(path, max_pixels)
+def _read_ccz(path: Path, max_pixels: int, *, doing: str) -> Quantized:
+    data = _read_ccz_bytes(path, max_pixels, doing=doing)
     try:
         return ccz.decode(data, max_pixels=max_pixels or None)
     except FormatError as exc:
@@ -679,7 +702,7 @@ def _decibels(value: float) -> str:
 
 def _ccz_info(path: Path, max_pixels: int, original: Path | None) -> CczInfo:
     """The info of the .ccz file at `path`, compared with the image `original` if given."""
-    data = _read_ccz_bytes(path, max_pixels)
+    data = _read_ccz_bytes(path, max_pixels, doing="reading")
     pixels = None if original is None else to_pixels(open_image(original))
     try:
         return ccz_info(data, max_pixels=max_pixels or None, original=pixels)

@@ -191,3 +191,71 @@ def test_sigterm_removes_the_temporary_file_and_exits_143(tmp_path, noisy_ccz):
     assert stdout == ""
     assert stderr == "ccodec: error: terminated\n"
     assert list(out_dir.iterdir()) == []
+
+
+# -- out of memory: one line naming the file -----------------------------------------------
+
+
+def _address_space_in_use() -> int:
+    """Bytes of address space a child has once ccodec and its writers are imported."""
+    probe = (
+        "import ccodec.cli, PIL.TiffImagePlugin\n"
+        "status = open('/proc/self/status').read()\n"
+        "print(int(status.split('VmPeak:')[1].split()[0]) * 1024)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        check=True,
+        timeout=TIMEOUT,
+    )
+    return int(result.stdout)
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux's /proc")
+@pytest.mark.parametrize(
+    ("command", "named"),
+    [
+        (["decode", "{ccz}", "{out}/huge.tif"], "huge.ccz"),
+        (["encode", "{ccz}", "-k", "4", "{out}/huge.ccz"], "huge.ccz"),
+        (["stats", "{png}", "-k", "2"], "huge.png"),
+    ],
+    ids=["decode", "encode", "stats"],
+)
+def test_out_of_memory_is_one_line_and_leaves_nothing(tmp_path, command, named):
+    import resource
+
+    # 8000x8000 RGB: 256 MB as labels and pixels, more in any writer or k-means; tiny files.
+    q = ccodec.Quantized(np.array([[10, 20, 30]], np.uint8), np.zeros((8000, 8000), np.uint8))
+    if "{ccz}" in command:
+        (tmp_path / "huge.ccz").write_bytes(encode_quantized(q, coding="zstd"))
+    else:
+        q.to_image().save(tmp_path / "huge.png")
+    del q
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    args = [
+        arg.format(ccz=tmp_path / "huge.ccz", png=tmp_path / "huge.png", out=out_dir)
+        for arg in command
+    ]
+    limit = _address_space_in_use() + 450_000_000
+
+    def limit_memory() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    result = subprocess.run(
+        _ccodec(*args),
+        capture_output=True,
+        text=True,
+        env=_env(),
+        preexec_fn=limit_memory,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    _assert_one_error_line(result.stderr, named, "memory")
+    assert result.stdout == ""
+    assert list(out_dir.iterdir()) == []
