@@ -18,7 +18,7 @@ import os
 import select
 import sys
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from .errors import OutputError
 
@@ -27,7 +27,7 @@ __all__ = ["checked_stdout", "write_all", "write_stdout"]
 
 def write_stdout(data: bytes) -> None:
     """Write all of `data` to standard output, or raise `OutputError`."""
-    stream = getattr(sys.stdout, "buffer", sys.stdout)
+    stream: Any = getattr(sys.stdout, "buffer", sys.stdout)
     try:
         sys.stdout.flush()  # text printed before goes first
         write_all(stream, data)
@@ -74,7 +74,7 @@ def checked_stdout() -> Iterator[None]:
         _CheckedWriter(raw),
         encoding=original.encoding,
         errors=original.errors,
-        line_buffering=original.line_buffering,
+        line_buffering=bool(original.line_buffering),
     )
     sys.stdout = checked
     try:
@@ -135,5 +135,5 @@ def _discard(stream: object) -> None:
             os.close(null)
 
 
-def _wait_writable(stream: object) -> None:
+def _wait_writable(stream: Any) -> None:
     select.select([], [stream], [])
