@@ -27,6 +27,8 @@ __all__ = ["checked_stdout", "write_all", "write_stdout"]
 
 def write_stdout(data: bytes) -> None:
     """Write all of `data` to standard output, or raise `OutputError`."""
+    if sys.stdout is None:  # started with stdout closed (>&-)
+        raise OutputError("-: standard output is closed")
     stream: Any = getattr(sys.stdout, "buffer", sys.stdout)
     try:
         sys.stdout.flush()  # text printed before goes first

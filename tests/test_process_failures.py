@@ -119,6 +119,20 @@ def test_a_full_disk_is_an_error(tmp_path, noisy_ccz, unbuffered, command):
     _assert_one_error_line(result.stderr, "cannot write to standard output: No space left")
 
 
+def test_a_closed_stdout_is_an_error(tmp_path, noisy_ccz):
+    result = subprocess.run(
+        _ccodec("decode", noisy_ccz, "-", "--format", "png"),
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(),
+        preexec_fn=lambda: os.close(1),  # as `ccodec ... >&-` starts it
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert result.returncode == 1, result.stderr
+    _assert_one_error_line(result.stderr, "standard output is closed")
+
+
 def _command(template: list[str], tmp_path: Path, ccz: Path) -> list[str]:
     png = tmp_path / "noisy.png"
     big_palette = tmp_path / "palette.ccz"
