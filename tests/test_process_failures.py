@@ -84,7 +84,8 @@ def test_a_pipe_closed_early_is_an_error(tmp_path, noisy_ccz, unbuffered, comman
     assert child.stdout is not None and child.stderr is not None
     assert len(child.stdout.read(10)) == 10  # then leave, as `head -c 10` does
     child.stdout.close()
-    stderr = child.stderr.read().decode()
+    with child.stderr:
+        stderr = child.stderr.read().decode()
     assert child.wait(timeout=TIMEOUT) == 1, stderr
     _assert_one_error_line(stderr, "standard output was closed before all data was written")
 
