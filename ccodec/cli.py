@@ -37,21 +37,24 @@ from .batch import (
 )
 from .ccz import CODINGS, DEFAULT_MAX_PIXELS, HEADER_SIZE, SIGNATURE, read_header
 from .dither import METHODS as DITHER_METHODS
-from .errors import CczError, FormatError, OptionError, OutputError
+from .errors import CczError, FormatError, OptionError
 from .images import STDIN, open_image, open_input, read_all, to_pixels
+from .interrupts import Terminated, terminate_as_interrupt
 from .output import check_output, write_atomic
 from .plot import FORMATS as PLOT_FORMATS
 from .plot import plot_sweep, require_matplotlib
 from .progress import progress
-from .quantize import MAX_COLORS, SPACES, Quantized
+from .quantize import MAX_COLORS, MODES, SPACES, Quantized
 from .report import CczInfo, Sweep, ccz_info, hex_color, sweep
 from .safetext import safe_text
 from .sheet import contact_sheet
+from .stdout import checked_stdout, write_stdout
 from .writers import available_writers, broken_plugins, get_writer, writer_for_path
 
 __all__ = ["main"]
 
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports a command SIGTERM ended
 DEFAULT_STATS_KS = (2, 5, 10, 20, 50)
 
 
@@ -90,11 +93,25 @@ class _Cli(click.Group):
 
     def invoke(self, ctx: click.Context):
         try:
-            return super().invoke(ctx)
+            with terminate_as_interrupt(), checked_stdout():
+                return super().invoke(ctx)
         except CczError as exc:
             raise _Failure(str(exc)) from None
+        except Terminated:
+            raise _Failure("terminated", EXIT_TERMINATED) from None
         except KeyboardInterrupt:
             raise _Failure("interrupted", EXIT_INTERRUPTED) from None
+        except MemoryError:
+            task = ctx.meta.get(_TASK) or f"in ccodec {ctx.invoked_subcommand}"
+            raise _Failure(f"out of memory {task}") from None
+
+
+_TASK = "ccodec.task"
+
+
+def _working_on(task: str) -> None:
+    """Say what the command is doing, for the message if memory runs out ("decoding x.ccz")."""
+    click.get_current_context().meta[_TASK] = task
 
 
 class _KList(click.ParamType):
@@ -356,10 +373,11 @@ def _encode_one_file(job: Job, quiet: bool) -> None:
         _refuse_image_extension(Path(job.target))
         if Path(job.target).is_dir():
             raise OptionError(f"{job.target}: is a folder; to write into it, use -o {job.target}")
+    _working_on(f"encoding {job.source}")
     with _quantize_progress() as on_progress:
         result = encode_one(job, on_progress)
     if result.data is not None:
-        _write_stdout(result.data)
+        write_stdout(result.data)
     if result.warning:
         click.echo(f"ccodec: warning: {safe_text(result.warning)}", err=True)
     if not quiet:
@@ -452,17 +470,6 @@ def _stdout_is_terminal() -> bool:
     return sys.stdout is not None and sys.stdout.isatty()
 
 
-def _write_stdout(data: bytes) -> None:
-    stream = getattr(sys.stdout, "buffer", sys.stdout)
-    try:
-        stream.write(data)
-        stream.flush()
-    except BrokenPipeError:
-        raise OutputError("-: standard output was closed before all data was written") from None
-    except OSError as exc:
-        raise OutputError(f"-: cannot write to standard output: {exc.strerror or exc}") from None
-
-
 @main.command()
 @input_argument
 @output_argument
@@ -510,12 +517,12 @@ def decode(
     inputs = [] if str(input) == STDIN else [input]
     if not to_stdout:  # before the work, and with OUTPUT as typed: "new/" is no file name
         check_output(output, inputs=inputs, force=force)
-    q = _read_ccz(input, max_pixels)
+    q = _read_ccz(input, max_pixels, doing="decoding")
     if to_stdout:
         # Written whole in memory first, so a failing writer sends nothing.
         buffer = io.BytesIO()
         writer.write(q, buffer, **options)
-        _write_stdout(buffer.getvalue())
+        write_stdout(buffer.getvalue())
         size = len(buffer.getvalue())
     else:
         write_atomic(output, lambda fp: writer.write(q, fp, **options), inputs=inputs, force=force)
@@ -597,7 +604,9 @@ def stats(
         _refuse_options(ctx, ["--original"], "a .ccz FILE")
         inputs = [] if str(path) == STDIN else [path]
         plot_format = _check_stats_outputs(plot, sheet, inputs=inputs, force=force)
+        _working_on(f"reading {path}")
         pixels = to_pixels(open_image(path, data=image_data))
+        _working_on(f"quantizing {path} ({_size_of(pixels)})")
         with progress(len(ks), "quantizing") as step:
             result = sweep(
                 pixels,
@@ -635,6 +644,11 @@ def writers() -> None:
         click.echo(f"ccodec: warning: {safe_text(problem)}", err=True)
 
 
+def _size_of(pixels: np.ndarray) -> str:
+    height, width = pixels.shape[:2]
+    return f"{width}x{height} {MODES[1 if pixels.ndim == 2 else pixels.shape[2]]}"
+
+
 def _describe(q: Quantized) -> str:
     return f"{q.width}x{q.height} {q.mode}, K={q.k}"
 
@@ -665,7 +679,7 @@ def _read_stats_input(path: Path, max_pixels: int) -> tuple[bytes | None, bytes 
     with open_input(path, seekable=False) as fp:
         head = fp.read(HEADER_SIZE)
         if head[:4] == SIGNATURE[:4]:
-            return _rest_of_ccz(path, head, fp, max_pixels), None
+            return _rest_of_ccz(path, head, fp, max_pixels, doing="reading"), None
         if _is_regular_file(fp):
             return None, None
         return None, head + read_all(fp, str(path))
@@ -678,23 +692,27 @@ def _is_regular_file(fp: BinaryIO) -> bool:
         return False
 
 
-def _read_ccz_bytes(path: Path, max_pixels: int) -> bytes:
-    """The bytes of a .ccz file, reading no more than its header announces (+1 to see extra)."""
+def _read_ccz_bytes(path: Path, max_pixels: int, *, doing: str) -> bytes:
+    """The bytes of a .ccz file, reading no more than its header announces (+1 to see extra).
+
+    `doing` ("decoding") names the work on it if memory runs out.
+    """
     with open_input(path, seekable=False) as fp:
-        return _rest_of_ccz(path, fp.read(HEADER_SIZE), fp, max_pixels)
+        return _rest_of_ccz(path, fp.read(HEADER_SIZE), fp, max_pixels, doing=doing)
 
 
-def _rest_of_ccz(path: Path, head: bytes, fp: BinaryIO, max_pixels: int) -> bytes:
+def _rest_of_ccz(path: Path, head: bytes, fp: BinaryIO, max_pixels: int, *, doing: str) -> bytes:
     """`head`, a .ccz file's first bytes, and the rest its header announces (+1 to see extra)."""
     try:
         header = read_header(head, max_pixels=max_pixels or None)
     except FormatError as exc:
         raise type(exc)(f"{path}: {exc}") from None
+    _working_on(f"{doing} {path} ({header.width}x{header.height} {header.mode})")
     return head + fp.read(header.file_size - len(head) + 1)
 
 
-def _read_ccz(path: Path, max_pixels: int) -> Quantized:
-    data = _read_ccz_bytes(path, max_pixels)
+def _read_ccz(path: Path, max_pixels: int, *, doing: str) -> Quantized:
+    data = _read_ccz_bytes(path, max_pixels, doing=doing)
     try:
         return ccz.decode(data, max_pixels=max_pixels or None)
     except FormatError as exc:

@@ -1,14 +1,16 @@
 """Writing an output file safely: all or nothing, never over an input, never by surprise.
 
-`write_atomic` writes into a temporary file beside the target and renames it
-into place, so an error or Ctrl-C leaves neither a partial output nor a
-temporary file behind.
+`write_atomic` writes into a temporary file beside the target, syncs it to
+disk and renames it into place, so an error, Ctrl-C or a crash leaves
+neither a partial output nor a temporary file behind. A file it replaces
+keeps its permissions.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -29,7 +31,8 @@ def write_atomic(
     """Call ``write_fn(fp)`` on a temporary file and move it to `path` when it returns.
 
     Refuses (`OutputError`) when `path` is one of `inputs`, when its folder is
-    missing or not writable, and when it exists unless `force` is true.
+    missing or not writable, and when it exists unless `force` is true. A
+    replaced file's permission bits are kept; a new file gets those of open().
 
     >>> import tempfile, pathlib
     >>> out = pathlib.Path(tempfile.mkdtemp()) / "x.bin"
@@ -40,6 +43,7 @@ def write_atomic(
     path = Path(path)
     check_output(path, inputs=inputs, force=force)
     folder = path.parent
+    mode = _mode_for(path)
     try:
         fd, temp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:
@@ -47,8 +51,11 @@ def write_atomic(
     try:
         with os.fdopen(fd, "wb") as fp:
             write_fn(fp)
-        # mkstemp makes the file 0600; give it the mode a plain open() would.
-        os.chmod(temp_name, 0o666 & ~_umask())
+            fp.flush()
+            # On disk before the rename: a crash must not leave an empty file under `path`.
+            os.fsync(fp.fileno())
+        # mkstemp makes the file 0600.
+        os.chmod(temp_name, mode)
         os.replace(temp_name, path)
     except BaseException as exc:
         with contextlib.suppress(OSError):
@@ -56,6 +63,7 @@ def write_atomic(
         if isinstance(exc, OSError) and not isinstance(exc, CczError):
             raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from exc
         raise
+    _sync_folder(folder)
 
 
 def check_output(
@@ -98,6 +106,28 @@ def _same_file(a: Path, b: Path) -> bool:
         return os.path.samefile(a, b)
     except OSError:  # one of them does not exist yet
         return a.resolve() == b.resolve()
+
+
+def _mode_for(path: Path) -> int:
+    """The permission bits for `path`: those of the file it replaces, else what open() gives."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode) & 0o777
+    except OSError:  # no file to replace
+        return 0o666 & ~_umask()
+
+
+def _sync_folder(folder: Path) -> None:
+    """Put the rename on disk too, where the system lets a folder be synced."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # Windows cannot open a folder
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # some file systems refuse to sync a folder; the data is synced
+        pass
+    finally:
+        os.close(fd)
 
 
 def _umask() -> int:

@@ -208,7 +208,8 @@ class Quantized:
             # Pillow's palette lookup runs in C, 2-3x faster than np.take;
             # it is what keeps decoding to an array ahead of PNG-8.
             return np.array(self._palette_image().convert(self.mode))
-        pixels = np.take(self.palette, self.labels, axis=0)
+        # Indexing, unlike np.take, does not first copy the labels to 8-byte integers.
+        pixels = self.palette[self.labels]
         return pixels[..., 0] if self.channels == 1 else pixels
 
     def _palette_image(self):

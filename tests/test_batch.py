@@ -125,11 +125,23 @@ def test_encode_file_turns_an_unexpected_exception_into_a_failure(tmp_path, monk
     (source,) = make_images(tmp_path, "a.png")
 
     def broken(*args, **kwargs):
-        raise MemoryError("out of memory")
+        raise RuntimeError("a bug")
 
     monkeypatch.setattr(batch, "encode_image", broken)
     result = encode_file(Job(str(source), str(tmp_path / "a.ccz"), OPTIONS))
-    assert result == FileResult("failed", f"{source}: unexpected MemoryError: out of memory")
+    assert result == FileResult("failed", f"{source}: unexpected RuntimeError: a bug")
+    assert not (tmp_path / "a.ccz").exists()
+
+
+def test_encode_file_says_when_memory_ran_out(tmp_path, monkeypatch):
+    (source,) = make_images(tmp_path, "a.png")
+
+    def too_big(*args, **kwargs):
+        raise MemoryError("Unable to allocate 1.34 GiB for an array")
+
+    monkeypatch.setattr(batch, "encode_image", too_big)
+    result = encode_file(Job(str(source), str(tmp_path / "a.ccz"), OPTIONS))
+    assert result == FileResult("failed", f"{source}: out of memory encoding it")
     assert not (tmp_path / "a.ccz").exists()
 
 

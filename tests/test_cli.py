@@ -169,6 +169,16 @@ def test_encode_force_overwrites(image_file, tmp_path):
     assert ccodec.decode(out.read_bytes()).k == 4
 
 
+def test_encode_force_keeps_the_replaced_files_permissions(image_file, tmp_path):
+    """A private file must not become world-readable by being overwritten."""
+    out = tmp_path / "secret.ccz"
+    out.write_bytes(b"old")
+    out.chmod(0o600)
+    assert_ok(run("encode", image_file(), out, "-k", 8, "--force", "-q"))
+    assert out.stat().st_mode & 0o777 == 0o600
+    assert ccodec.decode(out.read_bytes()).k == 8
+
+
 @pytest.mark.parametrize("k", ["0", str(ccodec.MAX_COLORS + 1), "-1", "abc", "1.5"])
 def test_encode_k_out_of_range_is_a_usage_error(image_file, tmp_path, k):
     result = run("encode", image_file(), tmp_path / "out.ccz", f"-k={k}")

@@ -131,3 +131,45 @@ def test_check_output_checks_without_writing(tmp_path):
     assert os.listdir(tmp_path) == []
     with pytest.raises(OutputError):
         check_output(tmp_path / "missing" / "out.bin")
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o640, 0o755])
+def test_replacing_a_file_keeps_its_permissions(tmp_path, mode):
+    out = tmp_path / "out.bin"
+    out.write_bytes(b"old")
+    out.chmod(mode)
+    write_atomic(out, _write(b"new"), force=True)
+    assert out.read_bytes() == b"new"
+    assert out.stat().st_mode & 0o7777 == mode
+
+
+def test_a_new_file_gets_the_permissions_open_gives(tmp_path):
+    mask = os.umask(0o027)
+    try:
+        write_atomic(tmp_path / "out.bin", _write(b"new"))
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "out.bin").stat().st_mode & 0o777 == 0o640
+
+
+def test_the_data_is_synced_before_the_rename(tmp_path, monkeypatch):
+    import ccodec.output as output
+
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd):
+        kind = "folder" if os.path.isdir(f"/proc/self/fd/{fd}") else "file"
+        events.append(("fsync", kind, os.fstat(fd).st_size))
+        real_fsync(fd)
+
+    def replace(src, dst):
+        events.append(("replace",))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(output.os, "fsync", fsync)
+    monkeypatch.setattr(output.os, "replace", replace)
+    write_atomic(tmp_path / "out.bin", _write(b"data"))
+    assert events[:2] == [("fsync", "file", 4), ("replace",)]
+    if os.path.isdir("/proc/self/fd"):
+        assert events[2][:2] == ("fsync", "folder")

@@ -571,3 +571,20 @@ def test_oklab_is_exact_when_k_covers_every_colour(channels):
     for k in (12, 40):
         q = quantize(img, k, space="oklab")
         assert np.array_equal(q.to_array().reshape(img.shape), img)
+
+
+@pytest.mark.parametrize(("k", "channels"), [(300, 3), (300, 1), (16, 2)])
+def test_to_array_needs_no_index_temporary(k, channels):
+    """The labels index the palette as they are, without an 8-byte-per-pixel copy."""
+    rng = np.random.default_rng(0)
+    palette = rng.integers(0, 256, (k, channels), dtype=np.uint8)
+    labels = rng.integers(0, k, (500, 400)).astype(np.uint16 if k > 256 else np.uint8)
+    q = Quantized(palette, labels)
+    tracemalloc.start()
+    try:
+        pixels = q.to_array()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert np.array_equal(pixels.reshape(500, 400, channels), np.take(palette, labels, axis=0))
+    assert peak < pixels.nbytes + 4 * labels.size
