@@ -27,6 +27,7 @@ def encode_image(
     space: str = "rgb",
     strip: bool = False,
     coding: str = "auto",
+    stretch: bool = False,
 ):
     """Quantize `image` to `k` colours and return ``(quantized, ccz_bytes)``.
 
@@ -38,12 +39,13 @@ def encode_image(
 
     A PIL `image`'s ICC profile and PNG text entries go into
     ``quantized.info`` (and so into the .ccz) unless `strip` is true.
-    `coding` is the payload coding, as `encode_quantized` takes it.
+    `coding` is the payload coding, as `encode_quantized` takes it;
+    `stretch` is passed to `to_pixels` (16-bit and float grey ranges).
     """
     if dither_method not in METHODS:
         raise OptionError(f"dither={dither_method!r} is not one of {', '.join(METHODS)}.")
     validate_space(space)
-    pixels = to_pixels(image)
+    pixels = to_pixels(image, stretch=stretch)
     q = quantize(pixels, k, seed=seed, max_iter=max_iter, space=space)
     if dither_method != "none":
         q = Quantized(q.palette, dither(pixels, q.palette, dither_method), q.seed)
@@ -79,6 +81,7 @@ def encode(
     space: str = "rgb",
     strip: bool = False,
     coding: str = "auto",
+    stretch: bool = False,
 ) -> bytes:
     """Quantize `image` (a PIL image or a uint8 array) to `k` colours; the .ccz bytes.
 
@@ -98,4 +101,5 @@ def encode(
         space=space,
         strip=strip,
         coding=coding,
+        stretch=stretch,
     )[1]
