@@ -123,6 +123,22 @@ max_pixels_option = click.option(
 )
 
 
+frame_option = click.option(
+    "--frame",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="Frame N of an animated or multi-page image (GIF, APNG, TIFF, WebP), counted "
+    "from 0 [default: the first, with a warning when there are more].",
+)
+stretch_option = click.option(
+    "--stretch",
+    is_flag=True,
+    help="Map a 16-bit or float grey image's own lowest..highest value onto 0..255, "
+    "instead of v/257 (16-bit) or clipping to 0..255 (float): for data in a narrow range "
+    "(12-bit scans, FITS), which otherwise comes out (nearly) black.",
+)
+
+
 def jobs_option(help: str):
     """-j N: how many processes share the work."""
     return click.option(
@@ -213,6 +229,8 @@ def main() -> None:
     help="How the indices are stored: zstd (bit-packed rows), rans (context-modelled "
     "rANS), or auto: both tried, the smaller kept.",
 )
+@frame_option
+@stretch_option
 @seed_option
 @max_iter_option
 @level_option
@@ -242,6 +260,8 @@ def encode(
     space: str,
     strip: bool,
     coding: str,
+    frame: int | None,
+    stretch: bool,
     seed: int,
     max_iter: int,
     level: int | None,
@@ -287,6 +307,8 @@ def encode(
         level=level,
         strip=strip,
         coding=coding,
+        frame=frame,
+        stretch=stretch,
     )
     if output_dir is None:
         if len(paths) != 2:
@@ -481,6 +503,8 @@ def decode(
     metavar="FILE.png",
     help="Write a contact sheet: the original beside the image at each K.",
 )
+@frame_option
+@stretch_option
 @jobs_option("Quantize N values of K at once, in separate processes.")
 @seed_option
 @max_iter_option
@@ -496,6 +520,8 @@ def stats(
     as_json: bool,
     plot: Path | None,
     sheet: Path | None,
+    frame: int | None,
+    stretch: bool,
     jobs: int,
     seed: int,
     max_iter: int,
@@ -516,7 +542,9 @@ def stats(
         if _looks_like_ccz(path):
             image_only = ["-k", "--plot", "--sheet", "-j", "--seed", "--max-iter", "--level"]
             _refuse_options(ctx, image_only, "an image, not to a .ccz file")
-            info = _ccz_info(path, max_pixels, original)
+            if original is None:
+                _refuse_options(ctx, ["--frame", "--stretch"], "an image, or to --original")
+            info = _ccz_info(path, max_pixels, original, frame=frame, stretch=stretch)
             if as_json:
                 _print_json(info.to_json(str(path)))
             else:
@@ -524,7 +552,7 @@ def stats(
             return
         _refuse_options(ctx, ["--original"], "a .ccz FILE")
         plot_format = _check_stats_outputs(plot, sheet, inputs=[path], force=force)
-        pixels = to_pixels(open_image(path))
+        pixels = _read_pixels(path, frame=frame, stretch=stretch)
         with progress(len(ks), "quantizing") as step:
             result = sweep(
                 pixels,
@@ -682,10 +710,22 @@ def _decibels(value: float) -> str:
     return "inf" if math.isinf(value) else f"{value:.2f}"
 
 
-def _ccz_info(path: Path, max_pixels: int, original: Path | None) -> CczInfo:
+def _read_pixels(path: Path, *, frame: int | None, stretch: bool) -> np.ndarray:
+    """The pixels of the image at `path`, with a warning line for each note on reading it."""
+    notes: list[str] = []
+    image = open_image(path, frame=frame, notes=notes, capture_stderr=True)
+    pixels = to_pixels(image, stretch=stretch, notes=notes)
+    for note in notes:
+        click.echo(f"ccodec: warning: {path}: {note}", err=True)
+    return pixels
+
+
+def _ccz_info(
+    path: Path, max_pixels: int, original: Path | None, *, frame: int | None, stretch: bool
+) -> CczInfo:
     """The info of the .ccz file at `path`, compared with the image `original` if given."""
     data = _read_ccz_bytes(path, max_pixels)
-    pixels = None if original is None else to_pixels(open_image(original))
+    pixels = None if original is None else _read_pixels(original, frame=frame, stretch=stretch)
     try:
         return ccz_info(data, max_pixels=max_pixels or None, original=pixels)
     except FormatError as exc:
