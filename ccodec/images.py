@@ -191,10 +191,13 @@ def _load(
 
 def _frame_count(image: Image.Image) -> int:
     """How many frames `image` has; 1 when counting them fails (a damaged later frame)."""
+    start = image.tell()
+    if start != 0:  # PSD: "frames" 1..n are the layers, beside the composite image read
+        return 1
     try:
         return int(getattr(image, "n_frames", 1))
     except _PILLOW_ERRORS:
-        image.seek(0)  # counting moved through the file; a failure here is the file's error
+        image.seek(start)  # counting moved through the file; a failure here is the file's error
         return 1
 
 

@@ -143,6 +143,20 @@ def test_a_frame_past_the_last_is_an_input_error(animated_gif):
         open_image(animated_gif, frame=-1)
 
 
+def test_a_damaged_later_frame_does_not_stop_the_first_from_being_read(tmp_path):
+    rng = np.random.default_rng(0)
+    frames = [Image.fromarray(rng.integers(0, 255, (32, 32), dtype=np.uint8)) for _ in range(3)]
+    whole = tmp_path / "whole.gif"
+    frames[0].save(whole, save_all=True, append_images=frames[1:])
+    cut = tmp_path / "cut.gif"
+    cut.write_bytes(whole.read_bytes()[:2400])  # inside the second frame
+    with Image.open(cut) as image, pytest.raises(IndexError):
+        image.n_frames  # noqa: B018 -- counting the frames is what fails
+    pixels, notes = read(cut)
+    assert np.array_equal(pixels, read(whole)[0])
+    assert notes == []
+
+
 # -- what Pillow's plugins raise, warn and write --------------------------------------------
 
 _PREFIX = b"CCODEC-TEST-PLUGIN"
