@@ -160,7 +160,7 @@ def open_image(
             error = f"{path}: {exc}"  # no such frame; too many pixels
         except _PILLOW_ERRORS as exc:
             error = f"{path}: cannot read image: {_one_line(exc)}"
-    said = summary(decoder_lines)
+    said = summary([line for line in decoder_lines if _LIBTIFF_METADATA not in line])
     if error:
         raise InputError(f"{error} (the decoder said: {said})" if said else error)
     if notes is not None:
@@ -217,6 +217,10 @@ _METADATA_WARNINGS = (
     "Metadata Warning",
     "Image appears to be a malformed MPO file",
 )
+
+
+# libtiff's complaint about a tag it skips: metadata, like the warnings above.
+_LIBTIFF_METADATA = "TIFF_SETGET_UNDEFINED and thus tag is not read"
 
 
 def _pillow_notes(caught: list[warnings.WarningMessage]) -> list[str]:
