@@ -14,6 +14,7 @@ import dataclasses
 import glob
 import os
 import signal
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +59,8 @@ class EncodeOptions:
     level: int | None = None
     strip: bool = False
     coding: str = "auto"
+    frame: int | None = None  # of an animated or multi-page input; None: the first
+    stretch: bool = False  # 16-bit and float grey: own min..max onto 0..255
 
 
 @dataclass(frozen=True)
@@ -113,8 +116,12 @@ def encode_one(job: Job, on_progress: Callable[[float], None] | None = None) -> 
     options = job.options
     if job.skip_existing and job.target != STDIN and Path(job.target).exists():
         return FileResult("skipped", f"{job.target}: exists, skipped")
-    image = open_image(job.source)
-    pixels = to_pixels(image)
+    notes: list[str] = []
+    # fd 2 belongs to the whole process: caught only where no other thread writes
+    # to it (the command, -j workers), not in a Dask worker's threads.
+    alone = threading.current_thread() is threading.main_thread()
+    image = open_image(job.source, frame=options.frame, notes=notes, capture_stderr=alone)
+    pixels = to_pixels(image, stretch=options.stretch, notes=notes)
     bytes_in = _input_size(job.source)
     inputs = [] if job.source == STDIN else [job.source]
     if job.target != STDIN:
@@ -128,7 +135,11 @@ def encode_one(job: Job, on_progress: Callable[[float], None] | None = None) -> 
         f"{bits_per_pixel(len(data), q.width, q.height):.3f} bpp"
     )
     kept = data if job.target == STDIN else None
-    return FileResult("written", line, bytes_in, len(data), kept, warning)
+    # One warning line per file: the notes on reading it, then the encoder's.
+    said = "; ".join(
+        [*(f"{job.source}: {note}" for note in notes), *([warning] if warning else [])]
+    )
+    return FileResult("written", line, bytes_in, len(data), kept, said)
 
 
 def _encode(
@@ -147,6 +158,7 @@ def _encode(
             strip=options.strip,
             coding=options.coding,
             on_progress=on_progress,
+            stretch=options.stretch,
         )
         return q, data, mse(pixels, q.to_array()), "", ""
     # Without -k the search stops at quantize_to_target's own default (256).

@@ -164,6 +164,22 @@ max_pixels_option = click.option(
 )
 
 
+frame_option = click.option(
+    "--frame",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="Frame N of an animated or multi-page image (GIF, APNG, TIFF, WebP), counted "
+    "from 0 [default: the first, with a warning when there are more].",
+)
+stretch_option = click.option(
+    "--stretch",
+    is_flag=True,
+    help="Map a 16-bit or float grey image's own lowest..highest value onto 0..255, "
+    "instead of v/257 (16-bit) or clipping to 0..255 (float): for data in a narrow range "
+    "(12-bit scans, FITS), which otherwise comes out (nearly) black.",
+)
+
+
 def jobs_option(help: str):
     """-j N: how many processes share the work."""
     return click.option(
@@ -267,6 +283,8 @@ def main() -> None:
     help="How the indices are stored: zstd (bit-packed rows), rans (context-modelled "
     "rANS), or auto: both tried, the smaller kept.",
 )
+@frame_option
+@stretch_option
 @seed_option
 @max_iter_option
 @level_option
@@ -296,6 +314,8 @@ def encode(
     space: str,
     strip: bool,
     coding: str,
+    frame: int | None,
+    stretch: bool,
     seed: int,
     max_iter: int,
     level: int | None,
@@ -341,6 +361,8 @@ def encode(
         level=level,
         strip=strip,
         coding=coding,
+        frame=frame,
+        stretch=stretch,
     )
     if output_dir is None:
         if len(paths) != 2:
@@ -560,6 +582,8 @@ def decode(
     metavar="FILE.png",
     help="Write a contact sheet: the original beside the image at each K.",
 )
+@frame_option
+@stretch_option
 @jobs_option("Quantize N values of K at once, in separate processes.")
 @seed_option
 @max_iter_option
@@ -575,6 +599,8 @@ def stats(
     as_json: bool,
     plot: str | None,
     sheet: str | None,
+    frame: int | None,
+    stretch: bool,
     jobs: int,
     seed: int,
     max_iter: int,
@@ -595,7 +621,9 @@ def stats(
         if ccz_data is not None:
             image_only = ["-k", "--plot", "--sheet", "-j", "--seed", "--max-iter", "--level"]
             _refuse_options(ctx, image_only, "an image, not to a .ccz file")
-            info = _ccz_info(path, ccz_data, max_pixels, original)
+            if original is None:
+                _refuse_options(ctx, ["--frame", "--stretch"], "an image, or to --original")
+            info = _ccz_info(path, ccz_data, max_pixels, original, frame=frame, stretch=stretch)
             if as_json:
                 _print_json(info.to_json(str(path)))
             else:
@@ -605,7 +633,7 @@ def stats(
         inputs = [] if str(path) == STDIN else [path]
         plot_format = _check_stats_outputs(plot, sheet, inputs=inputs, force=force)
         _working_on(f"reading {path}")
-        pixels = to_pixels(open_image(path, data=image_data))
+        pixels = _read_pixels(path, frame=frame, stretch=stretch, data=image_data)
         _working_on(f"quantizing {path} ({_size_of(pixels)})")
         with progress(len(ks), "quantizing") as step:
             result = sweep(
@@ -794,9 +822,29 @@ def _decibels(value: float) -> str:
     return "inf" if math.isinf(value) else f"{value:.2f}"
 
 
-def _ccz_info(path: Path, data: bytes, max_pixels: int, original: Path | None) -> CczInfo:
+def _read_pixels(
+    path: Path, *, frame: int | None, stretch: bool, data: bytes | None = None
+) -> np.ndarray:
+    """The pixels of the image at `path` (or its bytes `data`), a warning line for each note."""
+    notes: list[str] = []
+    image = open_image(path, frame=frame, notes=notes, capture_stderr=True, data=data)
+    pixels = to_pixels(image, stretch=stretch, notes=notes)
+    for note in notes:
+        click.echo(f"ccodec: warning: {safe_text(f'{path}: {note}')}", err=True)
+    return pixels
+
+
+def _ccz_info(
+    path: Path,
+    data: bytes,
+    max_pixels: int,
+    original: Path | None,
+    *,
+    frame: int | None,
+    stretch: bool,
+) -> CczInfo:
     """The info of the .ccz file `data` read from `path`, compared with `original` if given."""
-    pixels = None if original is None else to_pixels(open_image(original))
+    pixels = None if original is None else _read_pixels(original, frame=frame, stretch=stretch)
     try:
         return ccz_info(data, max_pixels=max_pixels or None, original=pixels)
     except FormatError as exc:

@@ -29,6 +29,7 @@ def encode_image(
     strip: bool = False,
     coding: str = "auto",
     on_progress: Callable[[float], None] | None = None,
+    stretch: bool = False,
 ):
     """Quantize `image` to `k` colours and return ``(quantized, ccz_bytes)``.
 
@@ -40,13 +41,14 @@ def encode_image(
 
     A PIL `image`'s ICC profile and PNG text entries go into
     ``quantized.info`` (and so into the .ccz) unless `strip` is true.
-    `coding` is the payload coding, as `encode_quantized` takes it.
+    `coding` is the payload coding, as `encode_quantized` takes it;
+    `stretch` is passed to `to_pixels` (16-bit and float grey ranges).
     `on_progress` follows the quantization, as `quantize` takes it.
     """
     if dither_method not in METHODS:
         raise OptionError(f"dither={dither_method!r} is not one of {', '.join(METHODS)}.")
     validate_space(space)
-    pixels = to_pixels(image)
+    pixels = to_pixels(image, stretch=stretch)
     q = quantize(pixels, k, seed=seed, max_iter=max_iter, space=space, on_progress=on_progress)
     if dither_method != "none":
         q = Quantized(q.palette, dither(pixels, q.palette, dither_method), q.seed)
@@ -82,6 +84,7 @@ def encode(
     space: str = "rgb",
     strip: bool = False,
     coding: str = "auto",
+    stretch: bool = False,
 ) -> bytes:
     """Quantize `image` (a PIL image or a uint8 array) to `k` colours; the .ccz bytes.
 
@@ -101,4 +104,5 @@ def encode(
         space=space,
         strip=strip,
         coding=coding,
+        stretch=stretch,
     )[1]

@@ -7,6 +7,15 @@ per-entry transparency for the latter) up to 256 colours, RGB or RGBA above
 profile and text entries go in ``im.info``, as Pillow's PNG plugin puts
 them. A damaged file raises ``OSError`` with the decoder's message; data
 that is not .ccz at all makes Pillow move on to its other plugins.
+
+Pillow's conventions: ``im.verify()`` decodes the payload and checks its
+checksums, raising ``SyntaxError`` for a damaged file as the PNG plugin
+does (the header, palette and length are checked by ``Image.open``
+already). ``ImageFile.Parser`` works: the decoder takes pushed data and
+decodes once the whole file has arrived. ``ImageFile.LOAD_TRUNCATED_IMAGES``
+has no effect: a truncated .ccz is refused when opened, because neither
+coding gives rows reliably without the payload's end (rANS decodes from
+the final state, and the zstd frame's checksum covers all rows).
 """
 
 from __future__ import annotations
@@ -71,14 +80,37 @@ class CczImageFile(ImageFile.ImageFile):
             self._mode = header.mode
         self.tile = [ImageFile._Tile("ccz", (0, 0) + self.size, start, (self._mode,))]
 
+    def verify(self) -> None:
+        """Decode the payload and check its checksums; `SyntaxError` if it is damaged.
+
+        As for other plugins, call it right after opening; the file is
+        closed afterwards (open it again to load it).
+        """
+        if self.fp is None:
+            raise RuntimeError("verify must be called directly after open")
+        self.fp.seek(self.tile[0].offset)
+        try:
+            decode(self.fp.read(), max_pixels=None)
+        except CczError as exc:
+            raise SyntaxError(f"broken CCZ file: {exc}") from exc
+        super().verify()
+
 
 class CczDecoder(ImageFile.PyDecoder):
+    """Decodes a whole .ccz file: read from the file by ``load()``, or pushed in pieces
+    by ``ImageFile.Parser`` (nothing is decoded before the last byte has arrived)."""
+
     _pulls_fd = True
 
     def decode(self, buffer: bytes | Image.SupportsArrayInterface) -> tuple[int, int]:
-        assert self.fd is not None
         (mode,) = self.args
-        data = self.fd.read()
+        if self.fd is not None:
+            data = self.fd.read()
+        else:
+            pushed = self._pushed = getattr(self, "_pushed", b"") + bytes(buffer)
+            if len(pushed) < _file_size(pushed):
+                return len(bytes(buffer)), 0  # all taken; more to come
+            data = pushed
         try:
             # Pillow's own MAX_IMAGE_PIXELS check already ran on the size.
             q = decode(data, max_pixels=None)
@@ -87,6 +119,16 @@ class CczDecoder(ImageFile.PyDecoder):
         raw = q.labels if mode == "P" else q.to_array()
         self.set_as_raw(raw.tobytes(), mode)
         return -1, 0
+
+
+def _file_size(head: bytes) -> int:
+    """The length the header at the start of `head` announces; more than `head` while unknown."""
+    if len(head) < HEADER_SIZE:
+        return HEADER_SIZE
+    try:
+        return read_header(head[:HEADER_SIZE], max_pixels=None).file_size
+    except CczError as exc:
+        raise OSError(str(exc)) from exc
 
 
 def _save(im: Image.Image, fp, filename: str | bytes) -> None:

@@ -7,7 +7,7 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 
 import ccodec
 from ccodec.pillow_plugin import register
@@ -171,3 +171,59 @@ def test_text_named_like_a_pillow_key_stays_out_of_info():
         assert "transparency" not in image.info and image.info["Title"] == "sea"
         image.convert("RGBA").save(io.BytesIO(), "PNG")  # raised ValueError when it leaked
     assert "transparency" not in ccodec.decode(data).to_image().info
+
+
+# -- Pillow's conventions: verify(), ImageFile.Parser, LOAD_TRUNCATED_IMAGES ----------------
+
+
+@pytest.mark.parametrize("coding", ["zstd", "rans"])
+def test_verify_passes_a_good_file_and_closes_it(coding):
+    data = ccodec.encode(_image("RGB"), 16, coding=coding)
+    image = Image.open(io.BytesIO(data))
+    image.verify()
+    assert image.fp is None
+
+
+@pytest.mark.parametrize("coding", ["zstd", "rans"])
+def test_verify_refuses_a_damaged_payload_as_png_does(coding):
+    data = bytearray(ccodec.encode(_image("RGB", colors=16), 16, coding=coding))
+    data[-3] ^= 0xFF  # in the payload: open still succeeds, only decoding sees it
+    image = Image.open(io.BytesIO(bytes(data)))
+    with pytest.raises(SyntaxError, match="broken CCZ file"):
+        image.verify()
+
+
+def test_verify_after_load_is_refused():
+    _, data = _ccz("RGB")
+    with Image.open(io.BytesIO(data)) as image:
+        image.verify()
+        with pytest.raises(RuntimeError, match="directly after open"):
+            image.verify()
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "L", "LA"])
+@pytest.mark.parametrize("piece", [1, 7, 1 << 20])
+def test_the_incremental_parser_decodes_pieces(mode, piece):
+    q, data = _ccz(mode)
+    parser = ImageFile.Parser()
+    for start in range(0, len(data), piece):
+        parser.feed(data[start : start + piece])
+    image = parser.close()
+    assert image.format == "CCZ"
+    assert np.array_equal(np.asarray(image.convert(mode)), q.to_array())
+
+
+def test_the_incremental_parser_reports_an_incomplete_file():
+    _, data = _ccz("RGB")
+    parser = ImageFile.Parser()
+    parser.feed(data[:-1])
+    with pytest.raises(OSError):
+        parser.close()
+
+
+def test_a_truncated_file_is_refused_even_when_pillow_loads_truncated_images(monkeypatch):
+    # The documented choice: no partial rows from a .ccz (see the module's docstring).
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+    _, data = _ccz("RGB")
+    with pytest.raises(OSError, match="truncated"):
+        Image.open(io.BytesIO(data[:-5])).load()
