@@ -9,7 +9,6 @@ problem with that file, so one bad file does not stop the others.
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
 import dataclasses
 import glob
 import os
@@ -21,6 +20,7 @@ from pathlib import Path
 from PIL import Image
 
 from .ccz import encode_quantized
+from .cluster import dask_client
 from .codec import encode_image, with_metadata
 from .errors import CczError, OptionError
 from .images import STDIN, open_image, to_pixels
@@ -40,8 +40,6 @@ __all__ = [
     "plan_outputs",
     "run_jobs",
 ]
-
-DASK_HINT = 'pip install "ccodec[dask]"'
 
 
 @dataclass(frozen=True)
@@ -296,31 +294,6 @@ def _run_in_processes(jobs: list[Job], workers: int) -> Iterator[FileResult]:
 
 def _ignore_interrupts() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-@contextlib.contextmanager
-def dask_client(address: str) -> Iterator:
-    """A `distributed.Client` connected to the scheduler at `address`, closed afterwards.
-
-    `OptionError` with the install hint when Dask is missing, `CczError` when
-    the scheduler cannot be reached (after 10 s).
-    """
-    try:
-        from distributed import Client
-        from distributed.comm import get_address_host, parse_address
-        from distributed.comm.registry import get_backend
-    except ImportError:
-        raise OptionError(f"--scheduler needs Dask: {DASK_HINT}") from None
-    try:
-        # Checked first: a Client refused for a bad scheme prints a traceback when collected.
-        get_backend(parse_address(address)[0])
-        get_address_host(address)
-        client = Client(address, timeout="10s", set_as_default=False)
-    except (OSError, TimeoutError, ValueError, TypeError) as exc:
-        message = " ".join(str(exc).split()) or type(exc).__name__
-        raise CczError(f"cannot reach the Dask scheduler at {address}: {message}") from None
-    with client:
-        yield client
 
 
 def _run_on_dask(jobs: list[Job], client) -> Iterator[FileResult]:

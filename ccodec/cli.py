@@ -34,6 +34,8 @@ from .batch import (
     run_jobs,
 )
 from .ccz import CODINGS, DEFAULT_MAX_PIXELS, HEADER_SIZE, SIGNATURE, read_header
+from .cluster import DEFAULT_TIMEOUT as DEFAULT_SCHEDULER_TIMEOUT
+from .cluster import check_address
 from .dither import METHODS as DITHER_METHODS
 from .errors import CczError, FormatError, OptionError, OutputError
 from .images import STDIN, open_image, open_input, to_pixels
@@ -140,6 +142,14 @@ input_argument = click.argument("input", type=click.Path(path_type=Path))
 output_argument = click.argument("output", type=click.Path(path_type=Path))
 
 
+def _scheduler_address(ctx: click.Context, param: click.Parameter, value: str | None):
+    """--scheduler's value, checked: an empty or malformed address is a usage error."""
+    try:
+        return None if value is None else check_address(value)
+    except OptionError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 @click.group("ccodec", cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="ccodec")
 def main() -> None:
@@ -220,8 +230,18 @@ def main() -> None:
 @click.option(
     "--scheduler",
     metavar="ADDRESS",
+    callback=_scheduler_address,
     help="With -o: run the files on the Dask cluster at ADDRESS (tcp://host:8786; needs "
-    'pip install "ccodec[dask]", and workers that see the same paths).',
+    'pip install "ccodec[dask]", and workers that see the same paths). Fails if no Dask '
+    "scheduler answers there within --scheduler-timeout.",
+)
+@click.option(
+    "--scheduler-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_SCHEDULER_TIMEOUT,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for the --scheduler to answer.",
 )
 @click.option(
     "--skip-existing",
@@ -247,6 +267,7 @@ def encode(
     level: int | None,
     jobs: int,
     scheduler: str | None,
+    scheduler_timeout: float,
     skip_existing: bool,
     force: bool,
     quiet: bool,
@@ -295,7 +316,9 @@ def encode(
                 if len(paths) > 2
                 else "give an OUTPUT file after INPUT, or -o DIR to write INPUT.ccz into DIR"
             )
-        _refuse_options(ctx, ["-j", "--scheduler"], "several files, with -o DIR")
+        _refuse_options(
+            ctx, ["-j", "--scheduler", "--scheduler-timeout"], "several files, with -o DIR"
+        )
         _encode_one_file(Job(paths[0], paths[1], options, force, skip_existing), quiet)
         return
     if jobs > 1 and scheduler is not None:
@@ -306,7 +329,8 @@ def encode(
         Job(str(source), str(target), options, force, skip_existing)
         for source, target in zip(inputs, outputs, strict=True)
     ]
-    with dask_client(scheduler) if scheduler else contextlib.nullcontext() as client:
+    connect = dask_client(scheduler, timeout=scheduler_timeout) if scheduler is not None else None
+    with connect or contextlib.nullcontext() as client:
         _make_folder(output_dir)
         _encode_batch(batch, jobs, client, quiet)
 
