@@ -283,9 +283,11 @@ def encode(
     standard output). With -o, each INPUT may be a file, a folder (its
     images) or a quoted glob pattern ('shots/**/*.png'), each written to
     DIR/NAME.ccz; a file that fails is reported and the others go on, and a
-    last line sums up. Give -k K, or a quality target (--max-mse or
-    --min-psnr) and ccodec finds the smallest K that meets it. Prints K, the
-    error (MSE on a 0-1 scale, PSNR) and the size of each result.
+    last line sums up; Ctrl-C abandons the files in progress (leaving
+    nothing of them), lists those written and exits with status 130. Give
+    -k K, or a quality target (--max-mse or --min-psnr) and ccodec finds the
+    smallest K that meets it. Prints K, the error (MSE on a 0-1 scale, PSNR)
+    and the size of each result.
     """
     if max_mse is not None and min_psnr is not None:
         raise click.UsageError("give --max-mse or --min-psnr, not both")
@@ -354,27 +356,53 @@ def _encode_one_file(job: Job, quiet: bool) -> None:
 
 
 def _encode_batch(batch: list[Job], workers: int, client: object, quiet: bool) -> None:
-    """The INPUT... -o DIR form: one line per file, failures do not stop the rest."""
+    """The INPUT... -o DIR form: one line per file, failures do not stop the rest.
+
+    Ctrl-C stops the files in progress (they leave nothing behind), lists the
+    files written (even with -q) and the summary, and exits with status 130.
+    """
     counts = {"written": 0, "skipped": 0, "failed": 0}
-    bytes_in = bytes_out = 0
+    sizes = {"in": 0, "out": 0}
+    written: list[str] = []
     drawing = len(batch) > 1 and sys.stderr.isatty()
-    with progress(len(batch), "encoding") as step:
-        for result in run_jobs(batch, workers=workers, client=client):
-            counts[result.status] += 1
-            bytes_in += result.bytes_in
-            bytes_out += result.bytes_out
-            if result.status == "failed":
-                _echo_under_bar(f"ccodec: error: {result.line}", err=True, bar=drawing)
-            elif result.warning:
-                _echo_under_bar(f"ccodec: warning: {result.warning}", err=True, bar=drawing)
-            elif not quiet:
-                _echo_under_bar(result.line, err=False, bar=drawing)
-            step()
-    if not quiet:
-        click.echo(
-            f"ccodec: {_files(len(batch))}: {counts['written']} written ({bytes_in:,} bytes in, "
-            f"{bytes_out:,} bytes out), {counts['skipped']} skipped, {counts['failed']} failed"
+
+    def report(result) -> None:
+        counts[result.status] += 1
+        sizes["in"] += result.bytes_in
+        sizes["out"] += result.bytes_out
+        if result.status == "written":
+            written.append(result.line)
+        if result.status == "failed":
+            _echo_under_bar(f"ccodec: error: {result.line}", err=True, bar=drawing)
+        elif result.warning:
+            _echo_under_bar(f"ccodec: warning: {result.warning}", err=True, bar=drawing)
+        elif not quiet:
+            _echo_under_bar(result.line, err=False, bar=drawing)
+
+    def summary(rest: str = "") -> str:
+        return (
+            f"ccodec: {_files(len(batch))}: {counts['written']} written ({sizes['in']:,} bytes "
+            f"in, {sizes['out']:,} bytes out), {counts['skipped']} skipped, "
+            f"{counts['failed']} failed{rest}"
         )
+
+    with run_jobs(batch, workers=workers, client=client) as results:
+        try:
+            with progress(len(batch), "encoding") as step:
+                for result in results:
+                    report(result)
+                    step()
+        except KeyboardInterrupt:
+            for result in results.stop():  # finished while an earlier file was still running
+                report(result)
+            if quiet:
+                for line in written:
+                    click.echo(line)
+            not_done = len(batch) - sum(counts.values())
+            click.echo(summary(f", {not_done} not encoded (interrupted)"))
+            raise
+    if not quiet:
+        click.echo(summary())
     if counts["failed"]:
         raise _Failure(f"{counts['failed']} of {_files(len(batch))} failed")
 
