@@ -42,7 +42,8 @@ class Run(Generic[Result]):
         return self
 
     def __next__(self) -> Result:
-        assert self._results is not None
+        if self._stopped or self._results is None:
+            raise StopIteration
         return next(self._results)
 
     def stop(self) -> list[Result]:
@@ -67,8 +68,7 @@ class _Worker:
         self.conn, theirs = multiprocessing.Pipe()
         self.process = multiprocessing.Process(target=_serve, args=(theirs, fn), daemon=True)
         self.index: int | None = None  # the item in progress
-        with _signals_blocked():  # until the child has set its own handlers
-            self.process.start()
+        self.process.start()
         theirs.close()
 
 
@@ -108,8 +108,10 @@ class ProcessRun(Run[Result], Generic[Item, Result]):
         return result
 
     def _hand_out(self) -> None:
-        while len(self._workers) < self._size:
-            self._workers.append(_Worker(self._fn))
+        # Held back until each child has its own handlers and is in the list that stop() ends.
+        with _signals_blocked():
+            while len(self._workers) < self._size:
+                self._workers.append(_Worker(self._fn))
         for worker in self._workers:
             if worker.index is None and self._next_item < len(self._items):
                 worker.index = self._next_item
