@@ -8,20 +8,18 @@ problem with that file, so one bad file does not stop the others.
 
 from __future__ import annotations
 
-import concurrent.futures
-import contextlib
 import dataclasses
 import glob
 import os
-import signal
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
 
 from .ccz import encode_quantized
+from .cluster import dask_client
 from .codec import encode_image, with_metadata
 from .errors import CczError, OptionError
 from .images import STDIN, open_image, to_pixels
@@ -29,6 +27,7 @@ from .metrics import bits_per_pixel, mse, psnr
 from .output import check_output, write_atomic
 from .quantize import Quantized
 from .target import quantize_to_target
+from .workers import ProcessRun, Run
 
 __all__ = [
     "EncodeOptions",
@@ -41,8 +40,6 @@ __all__ = [
     "plan_outputs",
     "run_jobs",
 ]
-
-DASK_HINT = 'pip install "ccodec[dask]"'
 
 
 @dataclass(frozen=True)
@@ -284,72 +281,56 @@ def _key(path: Path) -> str:
 # -- where jobs run ------------------------------------------------------------------------
 
 
-def run_jobs(jobs: list[Job], *, workers: int = 1, client=None) -> Iterator[FileResult]:
-    """`encode_file` on each job, results in the jobs' order.
+def run_jobs(jobs: list[Job], *, workers: int = 1, client=None) -> Run[FileResult]:
+    """`encode_file` on each job, results in the jobs' order; stop it with ``with`` or `stop`.
 
     In this process (``workers=1``), in `workers` processes, or on a Dask
     cluster through `client` (from `dask_client`; the workers must see the
-    same files).
+    same files). After a KeyboardInterrupt, ``stop()`` ends the worker
+    processes (abandoning the files in progress, which leave nothing behind)
+    or cancels the Dask tasks not started, and returns the results finished
+    but not yet returned.
     """
     if client is not None:
-        return _run_on_dask(jobs, client)
+        return _DaskRun(jobs, client)
     if workers <= 1 or len(jobs) <= 1:
-        return map(encode_file, jobs)
-    return _run_in_processes(jobs, min(workers, len(jobs)))
+        return Run(map(encode_file, jobs))
+    return ProcessRun(encode_file, jobs, min(workers, len(jobs)), _worker_died)
 
 
-def _run_in_processes(jobs: list[Job], workers: int) -> Iterator[FileResult]:
-    # Workers ignore Ctrl-C: the main process stops handing out files and waits
-    # for the ones in progress, whose outputs are whole or absent either way.
-    pool = concurrent.futures.ProcessPoolExecutor(workers, initializer=_ignore_interrupts)
-    try:
-        yield from pool.map(encode_file, jobs)
-    except concurrent.futures.process.BrokenProcessPool as exc:
-        raise CczError(f"a worker process died ({exc}); try fewer -j workers") from None
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+def _worker_died(job: Job, exitcode: int | None) -> FileResult:
+    how = f"signal {-exitcode}" if exitcode is not None and exitcode < 0 else f"status {exitcode}"
+    return FileResult(
+        "failed", f"{job.source}: the worker process encoding it died ({how}); try fewer -j workers"
+    )
 
 
-def _ignore_interrupts() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+class _DaskRun(Run[FileResult]):
+    def __init__(self, jobs: list[Job], client) -> None:
+        super().__init__()
+        # Workers may run elsewhere: give them (and so their messages) absolute paths.
+        self._jobs = [
+            dataclasses.replace(
+                job, source=os.path.abspath(job.source), target=os.path.abspath(job.target)
+            )
+            for job in jobs
+        ]
+        self._client = client
+        self._futures = client.map(encode_file, self._jobs, pure=False)
+        self._next = 0
 
-
-@contextlib.contextmanager
-def dask_client(address: str) -> Iterator:
-    """A `distributed.Client` connected to the scheduler at `address`, closed afterwards.
-
-    `OptionError` with the install hint when Dask is missing, `CczError` when
-    the scheduler cannot be reached (after 10 s).
-    """
-    try:
-        from distributed import Client
-        from distributed.comm import get_address_host, parse_address
-        from distributed.comm.registry import get_backend
-    except ImportError:
-        raise OptionError(f"--scheduler needs Dask: {DASK_HINT}") from None
-    try:
-        # Checked first: a Client refused for a bad scheme prints a traceback when collected.
-        get_backend(parse_address(address)[0])
-        get_address_host(address)
-        client = Client(address, timeout="10s", set_as_default=False)
-    except (OSError, TimeoutError, ValueError, TypeError) as exc:
-        message = " ".join(str(exc).split()) or type(exc).__name__
-        raise CczError(f"cannot reach the Dask scheduler at {address}: {message}") from None
-    with client:
-        yield client
-
-
-def _run_on_dask(jobs: list[Job], client) -> Iterator[FileResult]:
-    # Workers may run elsewhere: give them (and so their messages) absolute paths.
-    remote = [
-        dataclasses.replace(
-            job, source=os.path.abspath(job.source), target=os.path.abspath(job.target)
-        )
-        for job in jobs
-    ]
-    futures = client.map(encode_file, remote, pure=False)
-    for job, future in zip(remote, futures, strict=True):
+    def __next__(self) -> FileResult:
+        if self._stopped or self._next >= len(self._futures):
+            raise StopIteration
+        job, future = self._jobs[self._next], self._futures[self._next]
+        self._next += 1
         try:
-            yield future.result()
+            return future.result()
         except Exception as exc:  # a worker died or could not run the job
-            yield FileResult("failed", f"{job.source}: on the Dask cluster: {exc}")
+            return FileResult("failed", f"{job.source}: on the Dask cluster: {exc}")
+
+    def _stop(self) -> list[FileResult]:
+        # Dask cannot stop a task that has started: those finish on their workers.
+        rest = self._futures[self._next :]
+        self._client.cancel([future for future in rest if not future.done()])
+        return [future.result() for future in rest if future.status == "finished"]

@@ -36,6 +36,8 @@ from .batch import (
     run_jobs,
 )
 from .ccz import CODINGS, DEFAULT_MAX_PIXELS, HEADER_SIZE, SIGNATURE, read_header
+from .cluster import DEFAULT_TIMEOUT as DEFAULT_SCHEDULER_TIMEOUT
+from .cluster import check_address
 from .dither import METHODS as DITHER_METHODS
 from .errors import CczError, FormatError, OptionError
 from .images import STDIN, open_image, open_input, read_all, to_pixels
@@ -202,12 +204,21 @@ input_argument = click.argument("input", type=_PATH)
 output_argument = click.argument("output", type=_NAME)
 
 
+def _scheduler_address(ctx: click.Context, param: click.Parameter, value: str | None):
+    """--scheduler's value, checked: an empty or malformed address is a usage error."""
+    try:
+        return None if value is None else check_address(value)
+    except OptionError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 @click.group(
     "ccodec",
     cls=_Cli,
     context_settings={"help_option_names": ["-h", "--help"]},
     epilog="Exit status: 0 done; 1 an error with a file, its data or the system (one "
-    "ccodec: error: line); 2 a malformed command line; 130 interrupted.",
+    "ccodec: error: line); 2 a malformed command line; 130 interrupted (Ctrl-C); "
+    "143 terminated (SIGTERM).",
 )
 @click.version_option(__version__, "-V", "--version", prog_name="ccodec")
 def main() -> None:
@@ -292,8 +303,18 @@ def main() -> None:
 @click.option(
     "--scheduler",
     metavar="ADDRESS",
+    callback=_scheduler_address,
     help="With -o: run the files on the Dask cluster at ADDRESS (tcp://host:8786; needs "
-    'pip install "ccodec[dask]", and workers that see the same paths).',
+    'pip install "ccodec[dask]", and workers that see the same paths). Fails if no Dask '
+    "scheduler answers there within --scheduler-timeout.",
+)
+@click.option(
+    "--scheduler-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_SCHEDULER_TIMEOUT,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for the --scheduler to answer.",
 )
 @click.option(
     "--skip-existing",
@@ -321,6 +342,7 @@ def encode(
     level: int | None,
     jobs: int,
     scheduler: str | None,
+    scheduler_timeout: float,
     skip_existing: bool,
     force: bool,
     quiet: bool,
@@ -336,9 +358,11 @@ def encode(
     standard output). With -o, each INPUT may be a file, a folder (its
     images) or a quoted glob pattern ('shots/**/*.png'), each written to
     DIR/NAME.ccz; a file that fails is reported and the others go on, and a
-    last line sums up. Give -k K, or a quality target (--max-mse or
-    --min-psnr) and ccodec finds the smallest K that meets it. Prints K, the
-    error (MSE on a 0-1 scale, PSNR) and the size of each result.
+    last line sums up; Ctrl-C abandons the files in progress (leaving
+    nothing of them), lists those written and exits with status 130. Give
+    -k K, or a quality target (--max-mse or --min-psnr) and ccodec finds the
+    smallest K that meets it. Prints K, the error (MSE on a 0-1 scale, PSNR)
+    and the size of each result.
     """
     if max_mse is not None and min_psnr is not None:
         raise click.UsageError("give --max-mse or --min-psnr, not both")
@@ -371,7 +395,9 @@ def encode(
                 if len(paths) > 2
                 else "give an OUTPUT file after INPUT, or -o DIR to write INPUT.ccz into DIR"
             )
-        _refuse_options(ctx, ["-j", "--scheduler"], "several files, with -o DIR")
+        _refuse_options(
+            ctx, ["-j", "--scheduler", "--scheduler-timeout"], "several files, with -o DIR"
+        )
         _encode_one_file(Job(paths[0], paths[1], options, force, skip_existing), quiet)
         return
     if jobs > 1 and scheduler is not None:
@@ -382,7 +408,8 @@ def encode(
         Job(str(source), str(target), options, force, skip_existing)
         for source, target in zip(inputs, outputs, strict=True)
     ]
-    with dask_client(scheduler) if scheduler else contextlib.nullcontext() as client:
+    connect = dask_client(scheduler, timeout=scheduler_timeout) if scheduler is not None else None
+    with connect or contextlib.nullcontext() as client:
         _make_folder(output_dir)
         _encode_batch(batch, jobs, client, quiet)
 
@@ -434,27 +461,53 @@ def _quantize_progress() -> Iterator[Callable[[float], None]]:
 
 
 def _encode_batch(batch: list[Job], workers: int, client: object, quiet: bool) -> None:
-    """The INPUT... -o DIR form: one line per file, failures do not stop the rest."""
+    """The INPUT... -o DIR form: one line per file, failures do not stop the rest.
+
+    Ctrl-C stops the files in progress (they leave nothing behind), lists the
+    files written (even with -q) and the summary, and exits with status 130.
+    """
     counts = {"written": 0, "skipped": 0, "failed": 0}
-    bytes_in = bytes_out = 0
+    sizes = {"in": 0, "out": 0}
+    written: list[str] = []
     drawing = len(batch) > 1 and sys.stderr.isatty()
-    with progress(len(batch), "encoding") as step:
-        for result in run_jobs(batch, workers=workers, client=client):
-            counts[result.status] += 1
-            bytes_in += result.bytes_in
-            bytes_out += result.bytes_out
-            if result.status == "failed":
-                _echo_under_bar(f"ccodec: error: {result.line}", err=True, bar=drawing)
-            elif result.warning:
-                _echo_under_bar(f"ccodec: warning: {result.warning}", err=True, bar=drawing)
-            elif not quiet:
-                _echo_under_bar(result.line, err=False, bar=drawing)
-            step()
-    if not quiet:
-        click.echo(
-            f"ccodec: {_files(len(batch))}: {counts['written']} written ({bytes_in:,} bytes in, "
-            f"{bytes_out:,} bytes out), {counts['skipped']} skipped, {counts['failed']} failed"
+
+    def report(result) -> None:
+        counts[result.status] += 1
+        sizes["in"] += result.bytes_in
+        sizes["out"] += result.bytes_out
+        if result.status == "written":
+            written.append(result.line)
+        if result.status == "failed":
+            _echo_under_bar(f"ccodec: error: {result.line}", err=True, bar=drawing)
+        elif result.warning:
+            _echo_under_bar(f"ccodec: warning: {result.warning}", err=True, bar=drawing)
+        elif not quiet:
+            _echo_under_bar(result.line, err=False, bar=drawing)
+
+    def summary(rest: str = "") -> str:
+        return (
+            f"ccodec: {_files(len(batch))}: {counts['written']} written ({sizes['in']:,} bytes "
+            f"in, {sizes['out']:,} bytes out), {counts['skipped']} skipped, "
+            f"{counts['failed']} failed{rest}"
         )
+
+    with run_jobs(batch, workers=workers, client=client) as results:
+        try:
+            with progress(len(batch), "encoding") as step:
+                for result in results:
+                    report(result)
+                    step()
+        except KeyboardInterrupt:
+            for result in results.stop():  # finished while an earlier file was still running
+                report(result)
+            if quiet:
+                for line in written:
+                    click.echo(line)
+            not_done = len(batch) - sum(counts.values())
+            click.echo(summary(f", {not_done} not encoded (interrupted)"))
+            raise
+    if not quiet:
+        click.echo(summary())
     if counts["failed"]:
         raise _Failure(f"{counts['failed']} of {_files(len(batch))} failed")
 
