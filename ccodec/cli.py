@@ -479,9 +479,10 @@ def _encode_batch(batch: list[Job], workers: int, client: object, quiet: bool) -
             written.append(result.line)
         if result.status == "failed":
             _echo_under_bar(f"ccodec: error: {result.line}", err=True, bar=drawing)
-        elif result.warning:
+            return
+        if result.warning:
             _echo_under_bar(f"ccodec: warning: {result.warning}", err=True, bar=drawing)
-        elif not quiet:
+        if not quiet:
             _echo_under_bar(result.line, err=False, bar=drawing)
 
     def summary(rest: str = "") -> str:
@@ -502,7 +503,7 @@ def _encode_batch(batch: list[Job], workers: int, client: object, quiet: bool) -
                 report(result)
             if quiet:
                 for line in written:
-                    click.echo(line)
+                    click.echo(safe_text(line))
             not_done = len(batch) - sum(counts.values())
             click.echo(summary(f", {not_done} not encoded (interrupted)"))
             raise

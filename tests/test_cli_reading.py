@@ -62,6 +62,15 @@ def test_encode_says_which_frame_it_took(animated_gif, tmp_path):
     ]
 
 
+def test_a_batch_prints_the_warning_and_the_files_line(animated_gif, tmp_path):
+    result = run("encode", animated_gif, "-k", 4, "-o", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert warnings_of(result) == [
+        f"{animated_gif}: has 3 frames; encoding the first (use --frame N)"
+    ]
+    assert f"{tmp_path / 'out' / 'three.ccz'}: 4x4 RGB, K=1" in result.stdout
+
+
 def test_encode_and_stats_take_a_frame(animated_gif, tmp_path):
     result = run("encode", animated_gif, tmp_path / "a.ccz", "-k", 4, "--frame", 2)
     assert result.exit_code == 0, result.output
