@@ -1,5 +1,5 @@
 """python -m ccodec: the same as the ccodec command."""
 
-from .cli import main
+from .cli import run
 
-main(prog_name="ccodec")
+run()

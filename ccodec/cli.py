@@ -41,7 +41,7 @@ from .cluster import check_address
 from .dither import METHODS as DITHER_METHODS
 from .errors import CczError, FormatError, OptionError
 from .images import STDIN, open_image, open_input, read_all, to_pixels
-from .interrupts import Terminated, terminate_as_interrupt
+from .interrupts import Terminated, ignore_interrupts, terminate_as_interrupt
 from .output import check_output, write_atomic
 from .plot import FORMATS as PLOT_FORMATS
 from .plot import plot_sweep, require_matplotlib
@@ -53,7 +53,7 @@ from .sheet import contact_sheet
 from .stdout import checked_stdout, write_stdout
 from .writers import available_writers, broken_plugins, get_writer, writer_for_path
 
-__all__ = ["main"]
+__all__ = ["main", "run"]
 
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports a command SIGTERM ended
@@ -89,6 +89,8 @@ def _escaping_usage_errors(make_context, *args, **kwargs) -> click.Context:
 
 class _Cli(click.Group):
     command_class = _Command
+    # True when the command is the whole process (`run`), not a call inside another program.
+    owns_process = False
 
     def make_context(self, info_name, args, parent=None, **extra) -> click.Context:
         return _escaping_usage_errors(super().make_context, info_name, args, parent, **extra)
@@ -99,9 +101,11 @@ class _Cli(click.Group):
                 return super().invoke(ctx)
         except CczError as exc:
             raise _Failure(str(exc)) from None
-        except Terminated:
-            raise _Failure("terminated", EXIT_TERMINATED) from None
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
+            if self.owns_process:  # on its way out: a second press must not end it by SIGINT
+                ignore_interrupts()
+            if isinstance(exc, Terminated):
+                raise _Failure("terminated", EXIT_TERMINATED) from None
             raise _Failure("interrupted", EXIT_INTERRUPTED) from None
         except MemoryError:
             task = ctx.meta.get(_TASK) or f"in ccodec {ctx.invoked_subcommand}"
@@ -230,6 +234,13 @@ def main() -> None:
       ccodec decode photo.ccz photo.png
       ccodec stats photo.jpg -k 4,16,64
     """
+
+
+def run() -> None:
+    """The ``ccodec`` program (console script and ``python -m ccodec``): `main` as a process."""
+    assert isinstance(main, _Cli)
+    main.owns_process = True
+    main(prog_name="ccodec")
 
 
 @main.command(context_settings={"max_content_width": 100})

@@ -14,7 +14,7 @@ import signal
 import threading
 from collections.abc import Iterator
 
-__all__ = ["Terminated", "terminate_as_interrupt"]
+__all__ = ["Terminated", "ignore_interrupts", "terminate_as_interrupt"]
 
 
 class Terminated(KeyboardInterrupt):
@@ -42,3 +42,14 @@ def terminate_as_interrupt() -> Iterator[None]:
     finally:
         # None: a handler set outside Python, which cannot be put back; the default is closest.
         signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
+def ignore_interrupts() -> None:
+    """From now on Ctrl-C and SIGTERM do nothing: the command is already on its way out.
+
+    Without this a second press during the exit (Python's atexit handlers, the
+    summary being printed) ends the process by SIGINT instead of status 130.
+    """
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)

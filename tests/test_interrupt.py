@@ -78,10 +78,14 @@ def wait_until_gone(pids: list[int], seconds: float = 10) -> list[int]:
     return [pid for pid in pids if alive(pid)]
 
 
-def interrupt(process: subprocess.Popen, presses: int = 1) -> tuple[str, str]:
+def interrupt(
+    process: subprocess.Popen, presses: int = 1, spacing: float = 0.05
+) -> tuple[str, str]:
     for _ in range(presses):
+        if process.poll() is not None:
+            break
         os.killpg(process.pid, signal.SIGINT)
-        time.sleep(0.05)
+        time.sleep(spacing)
     try:
         return process.communicate(timeout=BOUND)
     finally:
@@ -136,6 +140,16 @@ def test_a_second_ctrl_c_exits_at_once_without_tracebacks(inputs, tmp_path):
     assert "Traceback" not in stderr and "Exception ignored" not in stderr
     assert stderr.endswith("ccodec: error: interrupted\n")
     assert wait_until_gone(workers) == []
+
+
+def test_ctrl_c_pressed_on_the_way_out_changes_nothing(inputs, tmp_path):
+    out = tmp_path / "out"
+    process = start(inputs, out, "-j", "2")
+    wait_for_first_output(process, out)
+    stdout, stderr = interrupt(process, presses=400, spacing=0.005)
+    assert process.returncode == 130, stderr
+    assert stderr.endswith("ccodec: error: interrupted\n")
+    assert "Traceback" not in stderr and "Exception ignored" not in stderr
 
 
 def test_workers_do_not_outlive_a_killed_command(inputs, tmp_path):
