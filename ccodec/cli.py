@@ -593,6 +593,9 @@ def decode(
     to_stdout = output == STDIN
     if to_stdout and not format_name:
         raise OptionError("-: writing to standard output needs --format NAME (e.g. --format png)")
+    inputs = [] if str(input) == STDIN else [input]
+    if not to_stdout:  # before the work, and with OUTPUT as typed: "new/" is no file name
+        check_output(output, inputs=inputs, force=force)
     writer = get_writer(format_name) if format_name else writer_for_path(output)
     if to_stdout:
         _refuse_terminal(f"{writer.name} image")
@@ -601,9 +604,6 @@ def decode(
             f"--quality applies to jpeg, webp and avif output; the {writer.name} writer takes none"
         )
     options = {} if quality is None else {"quality": quality}
-    inputs = [] if str(input) == STDIN else [input]
-    if not to_stdout:  # before the work, and with OUTPUT as typed: "new/" is no file name
-        check_output(output, inputs=inputs, force=force)
     q = _read_ccz(input, max_pixels, doing="decoding")
     if to_stdout:
         # Written whole in memory first, so a failing writer sends nothing.
@@ -940,7 +940,7 @@ def _print_ccz_info(path: Path, info: CczInfo) -> None:
         lines += [("MSE", f"{info.mse:.6g}"), ("PSNR", f"{_decibels(info.psnr)} dB")]
     click.echo(f"{safe_text(path.name)}: .ccz file")
     for label, value in lines:
-        click.echo(f"  {label:<16}{value}")
+        click.echo(f"  {label:<15} {value}")  # a space even after a long text key
     click.echo("  colours")
     color = _use_color(sys.stdout, os.environ)
     shown = info.palette[:MAX_SWATCHES]

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner, Result
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
 import ccodec
 from ccodec import batch, cli, images
@@ -1158,6 +1158,23 @@ def test_stats_of_a_ccz_file_shows_its_metadata(tmp_path):
     fields = dict(re.findall(r"^  (\S.*?)\s{2,}(.*)$", result.output, re.MULTILINE))
     assert fields["ICC profile"] == f"{len(icc):,} bytes"
     assert (fields["text Title"], fields["text Author"]) == ("harbour", "Zoë")
+
+
+def test_stats_keeps_a_long_text_key_apart_from_its_value(tmp_path):
+    info = PngImagePlugin.PngInfo()
+    info.add_text("AVeryLongKeyName", "value")
+    Image.new("RGB", (2, 2)).save(tmp_path / "long.png", pnginfo=info)
+    assert_ok(run("encode", tmp_path / "long.png", "-k", 2, tmp_path / "long.ccz", "-q"))
+    result = run("stats", tmp_path / "long.ccz")
+    assert "  text AVeryLongKeyName value\n" in result.output
+
+
+def test_decode_to_a_name_ending_in_a_slash_names_the_missing_folder(tmp_path):
+    source = tmp_path / "a.ccz"
+    source.write_bytes(ccodec.encode_quantized(ccodec.quantize(np.zeros((2, 2, 3), np.uint8), 2)))
+    result = run("decode", source, f"{tmp_path / 'newdir'}/")
+    assert_error(result, "folder", "does not exist")
+    assert not (tmp_path / "newdir").exists()
 
 
 def test_re_encoding_a_ccz_keeps_its_metadata(tmp_path):
