@@ -1,0 +1,1 @@
+# Error diffusion (Floyd-Steinberg): called by ccodec/dither.py.
