@@ -9,11 +9,13 @@ import os
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
-compile_args = ["-O3"]
+# No fused multiply-add: dithering must round each float product before its sum, as NumPy does.
+exact_float = ["-ffp-contract=off"]
+compile_args = ["-O3", *exact_float]
 link_args: list[str] = []
 sanitize = os.environ.get("CCODEC_SANITIZE", "")
 if sanitize:
-    compile_args = ["-O1", "-g", "-fno-omit-frame-pointer", f"-fsanitize={sanitize}"]
+    compile_args = ["-O1", "-g", "-fno-omit-frame-pointer", f"-fsanitize={sanitize}", *exact_float]
     link_args = [f"-fsanitize={sanitize}"]
 
 core = Extension(
