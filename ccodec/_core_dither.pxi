@@ -12,10 +12,14 @@ cdef float _FS_BELOW_LEFT = 0.1875
 cdef float _FS_BELOW = 0.3125
 cdef float _FS_BELOW_RIGHT = 0.0625
 # Values are searched in cells of 16 levels a channel (16^C cells, each listing the only
-# entries that can be nearest to a value inside it, built when a value first falls in it).
+# entries that can be nearest to a value inside it, built when a value first falls in it)
+# from the list of the enclosing cell of 64 levels, itself built from the whole palette.
 DEF _CELL_SHIFT = 4
 DEF _CELL_SIDE = 16
 DEF _CELLS_PER_CHANNEL = 16
+DEF _PARENT_SHIFT = 6
+DEF _PARENT_SIDE = 64
+DEF _PARENTS_PER_CHANNEL = 4
 
 
 cdef struct _Candidate:
@@ -29,6 +33,7 @@ cdef struct _Cells:
     const unsigned char *palette  # (k, channels)
     double *colors  # (k, 4), channels past `channels` zero
     Py_ssize_t *start  # per cell: 0 = not built yet, else 1 + offset of its count in `lists`
+    Py_ssize_t *parent_start  # the same for the cells of 64 levels
     _Candidate *lists  # per built cell: a count (in .index), then its candidates
     Py_ssize_t used, capacity
 
@@ -38,58 +43,80 @@ cdef int _by_bound(const void *a, const void *b) noexcept nogil:
     return (x > y) - (x < y)
 
 
-cdef Py_ssize_t _build_cell(_Cells *cells, int cell) noexcept nogil:
-    """List, by their least distance to the cell, the entries that can be nearest inside it;
-    return the list's offset, or -1 when memory runs out.
+cdef Py_ssize_t _list_entries(_Cells *cells, const int *lows, int side,
+                              Py_ssize_t source) noexcept nogil:
+    """List, by their least distance to the box from `lows` (`side` levels a channel), the
+    entries that can be nearest inside it, taken from the list at offset `source` (-1: the
+    whole palette); return the new list's offset, or -1 when memory runs out.
 
     An entry whose least distance to the box exceeds some entry's greatest is farther from
     every value inside than that one, in float64 too: each rounded step of the distance is
     monotonic and the box's bounds are whole numbers, so the textbook's rounded distance
-    lies between the two integer bounds.
+    lies between the two integer bounds. So a box inside another needs only the other's list.
     """
-    cdef int k = cells.k, channels = cells.channels, i, c, value, low, high, gap
-    cdef int lows[4]
+    cdef int channels = cells.channels, i, j, c, low, high, gap
+    cdef int count = cells.k if source < 0 else cells.lists[source].index
     cdef long long near, far, best_far = -1
-    cdef Py_ssize_t count = 0, offset
+    cdef Py_ssize_t kept = 0, offset
     cdef _Candidate *grown
     cdef _Candidate *out
-    value = cell
-    for c in range(channels):
-        lows[c] = (value % _CELLS_PER_CHANNEL) * _CELL_SIDE
-        value //= _CELLS_PER_CHANNEL
-    for i in range(k):
-        far = 0
-        for c in range(channels):
-            low = lows[c] - cells.palette[i * channels + c]
-            high = low + _CELL_SIDE
-            gap = -low if -low > high else high
-            far += <long long> gap * gap
-        if best_far < 0 or far < best_far:
-            best_far = far
-    if cells.used + k + 1 > cells.capacity:
-        cells.capacity = 2 * (cells.used + k + 1)
+    if cells.used + count + 1 > cells.capacity:
+        cells.capacity = 2 * (cells.used + count + 1)
         grown = <_Candidate *> realloc(cells.lists, cells.capacity * sizeof(_Candidate))
         if grown == NULL:
             return -1
         cells.lists = grown
+    for j in range(count):
+        i = j if source < 0 else cells.lists[source + 1 + j].index
+        far = 0
+        for c in range(channels):
+            low = lows[c] - cells.palette[i * channels + c]
+            high = low + side
+            gap = -low if -low > high else high
+            far += <long long> gap * gap
+        if best_far < 0 or far < best_far:
+            best_far = far
     offset = cells.used
     out = cells.lists + offset + 1
-    for i in range(k):
+    for j in range(count):
+        i = j if source < 0 else cells.lists[source + 1 + j].index
         near = 0
         for c in range(channels):
             low = lows[c] - cells.palette[i * channels + c]
-            high = low + _CELL_SIDE
+            high = low + side
             gap = low if low > 0 else (-high if high < 0 else 0)
             near += <long long> gap * gap
         if near <= best_far:
-            out[count].bound = near
-            out[count].index = i
-            count += 1
-    qsort(out, count, sizeof(_Candidate), _by_bound)
-    cells.lists[offset].index = <int> count
-    cells.used += count + 1
-    cells.start[cell] = offset + 1
+            out[kept].bound = near
+            out[kept].index = i
+            kept += 1
+    qsort(out, kept, sizeof(_Candidate), _by_bound)
+    cells.lists[offset].index = <int> kept
+    cells.used += kept + 1
     return offset
+
+
+cdef Py_ssize_t _build_cell(_Cells *cells, const double *value, int cell) noexcept nogil:
+    """The list of the cell `value` falls in (number `cell`), built with its parent's."""
+    cdef int lows[4]
+    cdef int c, parent = 0
+    cdef Py_ssize_t source
+    for c in range(cells.channels - 1, -1, -1):
+        parent = parent * _PARENTS_PER_CHANNEL + ((<int> value[c]) >> _PARENT_SHIFT)
+    source = cells.parent_start[parent] - 1
+    if source < 0:
+        for c in range(cells.channels):
+            lows[c] = ((<int> value[c]) >> _PARENT_SHIFT) * _PARENT_SIDE
+        source = _list_entries(cells, lows, _PARENT_SIDE, -1)
+        if source < 0:
+            return -1
+        cells.parent_start[parent] = source + 1
+    for c in range(cells.channels):
+        lows[c] = ((<int> value[c]) >> _CELL_SHIFT) * _CELL_SIDE
+    source = _list_entries(cells, lows, _CELL_SIDE, source)
+    if source >= 0:
+        cells.start[cell] = source + 1
+    return source
 
 
 cdef inline int _nearest(_Cells *cells, const double *value) noexcept nogil:
@@ -104,7 +131,7 @@ cdef inline int _nearest(_Cells *cells, const double *value) noexcept nogil:
         cell = cell * _CELLS_PER_CHANNEL + ((<int> value[c]) >> _CELL_SHIFT)
     offset = cells.start[cell] - 1
     if offset < 0:
-        offset = _build_cell(cells, cell)
+        offset = _build_cell(cells, value, cell)
         if offset < 0:
             return -1
     count = cells.lists[offset].index
@@ -195,19 +222,21 @@ def floyd_steinberg(const unsigned char[:, :, ::1] pixels, const unsigned char[:
     """
     cdef Py_ssize_t height = pixels.shape[0], width = pixels.shape[1], y, x
     cdef int channels = pixels.shape[2], k = palette.shape[0], i, c, failed = 0
-    cdef int n_cells = 1
+    cdef int n_cells = 1, n_parents = 1
     cdef _Cells cells
     for c in range(channels):
         n_cells *= _CELLS_PER_CHANNEL
+        n_parents *= _PARENTS_PER_CHANNEL
     cells.k, cells.channels, cells.palette = k, channels, &palette[0, 0]
     cells.used, cells.capacity = 0, 0
     cells.lists = NULL
     cells.colors = <double *> calloc(4 * k, sizeof(double))
     cells.start = <Py_ssize_t *> calloc(n_cells, sizeof(Py_ssize_t))
+    cells.parent_start = <Py_ssize_t *> calloc(n_parents, sizeof(Py_ssize_t))
     cdef float *rows = <float *> malloc(2 * 4 * (width + 2) * sizeof(float))
     cdef int *out = <int *> malloc(height * width * sizeof(int))
     try:
-        if not (cells.colors and cells.start and rows and out):
+        if not (cells.colors and cells.start and cells.parent_start and rows and out):
             raise MemoryError()
         for i in range(k):
             for c in range(channels):
@@ -223,6 +252,7 @@ def floyd_steinberg(const unsigned char[:, :, ::1] pixels, const unsigned char[:
     finally:
         free(cells.colors)
         free(cells.start)
+        free(cells.parent_start)
         free(cells.lists)
         free(rows)
         free(out)
