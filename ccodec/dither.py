@@ -19,9 +19,9 @@ How each method runs, chosen by measurement at 512 x 512 (benchmarks/dither.py):
   index); the error ``v - c`` in float32, and each share (7/16 right, 3/16
   below-left, 5/16 below, 1/16 below-right) rounded to float32 before it is
   added (so no fused multiply-add: setup.py builds with -ffp-contract=off).
-  The search looks only at the entries that can be nearest inside the
-  value's cell of 16 levels a channel, listed the first time a value falls
-  there.
+  The search starts from the previous pixel's entry and looks only at the
+  entries that can be nearest inside the value's cell of 32 levels a
+  channel, listed the first time a value falls there.
 - ``ordered``: an 8 x 8 Bayer threshold offset added to every channel,
   scaled to the palette's typical spacing (the median distance from an
   entry to its nearest other) over sqrt(C), since the same offset on C
