@@ -17,6 +17,8 @@ DEF _FS_BELOW_RIGHT = 0.0625
 DEF _LEVELS = 2
 DEF _TOP_SHIFT = 6
 DEF _FINEST_SHIFT = _TOP_SHIFT - _LEVELS + 1
+# Entries a list is pruned against (see _beaten).
+DEF _PIVOTS = 8
 
 
 cdef struct _Candidate:
@@ -35,6 +37,31 @@ cdef struct _Cells:
     Py_ssize_t used, capacity
 
 
+cdef inline bint _beaten(const _Cells *cells, const int *lows, int side, int entry,
+                         const int *pivots, int n_pivots) noexcept nogil:
+    """Whether a pivot is nearer than `entry` everywhere in the box, by at least 1 in squared
+    distance: the difference of two squared distances is linear in the value, so its least
+    over the box is at a corner, a whole number there; a margin of 1 leaves the float64
+    rounding (far below it) no way to tie or reorder the two."""
+    cdef int p, c, a, b, low, high, least, at_low, at_high
+    cdef int channels = cells.channels
+    for p in range(n_pivots):
+        if pivots[p] == entry:
+            continue
+        least = 0
+        for c in range(channels):
+            a = cells.palette[entry * channels + c]
+            b = cells.palette[pivots[p] * channels + c]
+            low = lows[c]
+            high = low + side
+            at_low = (a - b) * (a + b - 2 * low)
+            at_high = (a - b) * (a + b - 2 * high)
+            least += at_low if at_low < at_high else at_high
+        if least > 0:
+            return True
+    return False
+
+
 cdef Py_ssize_t _list_entries(_Cells *cells, const int *lows, int side,
                               Py_ssize_t source, bint ordered) noexcept nogil:
     """List the entries that can be nearest inside the box from `lows` (`side` levels a
@@ -45,6 +72,8 @@ cdef Py_ssize_t _list_entries(_Cells *cells, const int *lows, int side,
     every value inside than that one, in float64 too: each rounded step of the distance is
     monotonic and the box's bounds are whole numbers, so the textbook's rounded distance
     lies between the two integer bounds. So a box inside another needs only the other's list.
+    An entry is also left out when one of the few with the least greatest distance (pivots)
+    is nearer everywhere in the box (see _beaten).
     """
     cdef int channels = cells.channels, i, j, c, low, high, gap, near, far, best_far = -1
     cdef int count = cells.k if source < 0 else cells.lists[source].index
@@ -52,6 +81,9 @@ cdef Py_ssize_t _list_entries(_Cells *cells, const int *lows, int side,
     cdef _Candidate *grown
     cdef _Candidate *out
     cdef _Candidate moving
+    cdef int pivots[_PIVOTS]
+    cdef int pivot_far[_PIVOTS]
+    cdef int n_pivots = 0
     if cells.used + count + 1 > cells.capacity:
         cells.capacity = 2 * (cells.used + count + 1)
         grown = <_Candidate *> realloc(cells.lists, cells.capacity * sizeof(_Candidate))
@@ -74,10 +106,18 @@ cdef Py_ssize_t _list_entries(_Cells *cells, const int *lows, int side,
             near += gap * gap
         if best_far < 0 or far < best_far:
             best_far = far
+        if n_pivots < _PIVOTS or far < pivot_far[n_pivots - 1]:
+            c = n_pivots if n_pivots < _PIVOTS else _PIVOTS - 1
+            while c > 0 and pivot_far[c - 1] > far:
+                pivot_far[c], pivots[c] = pivot_far[c - 1], pivots[c - 1]
+                c -= 1
+            pivot_far[c], pivots[c] = far, i
+            n_pivots = min(n_pivots + 1, _PIVOTS)
         out[j].bound = near
         out[j].index = i
     for j in range(count):
-        if out[j].bound <= best_far:
+        if out[j].bound <= best_far and not _beaten(cells, lows, side, out[j].index, pivots,
+                                                     n_pivots):
             out[kept] = out[j]
             kept += 1
     if ordered:  # insertion sort: the lists at the finest level are short
@@ -134,7 +174,7 @@ cdef inline int _nearest(_Cells *cells, const double *value, int guess) noexcept
     """The entry nearest `value` by the textbook's float64 distance, the lowest index among
     equals, starting from `guess`'s distance as the best so far; -1 when out of memory."""
     cdef int levels[4]
-    cdef int c, i, count, index, cell = 0, best_index = guess
+    cdef int c, i, count, index, cell = 0, best_index = guess, better
     cdef Py_ssize_t offset
     cdef const _Candidate *candidate
     cdef double best = _distance(cells.colors + 4 * guess, value), total
@@ -154,8 +194,10 @@ cdef inline int _nearest(_Cells *cells, const double *value, int guess) noexcept
             break
         index = candidate[i].index
         total = _distance(cells.colors + 4 * index, value)
-        if total < best or (total == best and index < best_index):
-            best, best_index = total, index
+        # Without branches: which entry wins is as unpredictable as the data.
+        better = (total < best) | ((total == best) & (index < best_index))
+        best_index = index if better else best_index
+        best = total if total < best else best
     return best_index
 
 
