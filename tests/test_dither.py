@@ -289,3 +289,16 @@ def test_floyd_steinberg_matches_the_textbook_loop_on_the_whole_corpus_logo(k):
     palette = quantize(pixels, k, seed=0).palette
     labels = dither(pixels, palette, "floyd-steinberg")
     assert np.array_equal(labels, _reference_floyd_steinberg(pixels, palette))
+
+
+@pytest.mark.parametrize("channels", [1, 2, 3, 4])
+@pytest.mark.parametrize("k", [5, 64])
+def test_floyd_steinberg_at_search_cell_edges_matches_the_textbook_loop(channels, k):
+    # Entries and pixels on and beside the edges of the compiled search's cells (32 and 64
+    # levels a channel), where an entry left out of a cell's list would first show.
+    rng = np.random.default_rng(200 + 10 * channels + k)
+    levels = np.array([0, 1, 31, 32, 33, 63, 64, 65, 95, 96, 127, 128, 191, 192, 223, 224, 255])
+    palette = rng.choice(levels, (k, channels)).astype(np.uint8)
+    pixels = rng.choice(levels, (17, 19, channels)).astype(np.uint8)
+    labels = dither(pixels, palette, "floyd-steinberg")
+    assert np.array_equal(labels, _reference_floyd_steinberg(pixels, palette))
