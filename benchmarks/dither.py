@@ -6,6 +6,7 @@
     python benchmarks/dither.py --no-dither --sheet ''   # OKLab table and sheet only
     python benchmarks/dither.py --k 2,16,256 --no-oklab --sheet '' --oklab-sheet '' --clock cpu
     python benchmarks/dither.py --alpha-ramp --k 2,16,256 --no-oklab --sheet '' --oklab-sheet ''
+    python benchmarks/dither.py --pillow-ratio --repeat 15   # the issue 14 goal, and nothing else
 
 --alpha-ramp adds an RGBA copy of each RGB image (name + "-ramp") whose
 alpha falls from 255 at the centre to 0 at the corners, so Floyd-Steinberg
@@ -22,6 +23,14 @@ of them, which one stall from another process on a shared machine cannot
 move). The "quantize" row is the
 quantizer's own labels, what `encode` stores today; wired in, ``none``
 would reuse them and add nothing.
+
+--pillow-ratio: Floyd-Steinberg on astronaut (512 x 512) with the alpha
+ramp at K = 256 (the palette from `ccodec.quantize(rgba, 256, seed=0)`)
+against Pillow's C Floyd-Steinberg on the same image without alpha,
+remapping to the same palette's RGB columns (`Image.quantize(palette=...,
+dither=FLOYDSTEINBERG)`): the two calls alternate --repeat times, each
+the best of its runs on the CPU clock; prints both and the ratio (issue
+14's goal: at most 2).
 
 OKLab: `ccodec.quantize(pixels, K, seed=0, space=...)` with space "rgb"
 and "oklab" (same histogram, restarts and Lloyd; only the space differs).
@@ -152,6 +161,36 @@ def _dither_table(images: dict[str, np.ndarray], ks: list[int], repeat: int) -> 
                 )
 
 
+def _pillow_ratio(images: dict[str, np.ndarray], repeat: int, k: int = 256) -> None:
+    rgb = images["astronaut"][..., :3]
+    rgba = _with_alpha_ramp({"astronaut": rgb})["astronaut-ramp"]
+    palette = ccodec.quantize(rgba, k, seed=0).palette
+    target = Image.new("P", (1, 1))
+    target.putpalette(np.ascontiguousarray(palette[:, :3]).tobytes())
+    image = Image.fromarray(np.ascontiguousarray(rgb), "RGB")
+    calls = {
+        "ccodec RGBA": lambda: dither(rgba, palette, "floyd-steinberg"),
+        "Pillow RGB": lambda: image.quantize(palette=target, dither=Image.Dither.FLOYDSTEINBERG),
+    }
+    best = dict.fromkeys(calls, float("inf"))
+    for call in calls.values():
+        call()  # warm up
+    for _ in range(repeat):  # interleaved, so a busy spell slows both
+        for name, call in calls.items():
+            start = time.process_time()
+            call()
+            best[name] = min(best[name], time.process_time() - start)
+    ours, pillow = best.values()
+    print(
+        f"Floyd-Steinberg, astronaut {rgb.shape[1]}x{rgb.shape[0]}, K={len(palette)}, "
+        f"best of {repeat}, CPU clock"
+    )
+    print(
+        f"ccodec with alpha {1000 * ours:.2f} ms, Pillow without {1000 * pillow:.2f} ms, "
+        f"ratio {ours / pillow:.2f}"
+    )
+
+
 def _oklab_table(images: dict[str, np.ndarray], ks: list[int], repeat: int) -> None:
     print("\n## Clustering in OKLab\n")
     print(
@@ -241,6 +280,11 @@ def main() -> None:
         "--alpha-ramp", action="store_true", help="add an RGBA copy of each RGB image"
     )
     parser.add_argument("--no-dither", action="store_true")
+    parser.add_argument(
+        "--pillow-ratio",
+        action="store_true",
+        help="only time Floyd-Steinberg with alpha against Pillow's without (K=256)",
+    )
     parser.add_argument("--no-oklab", action="store_true")
     parser.add_argument(
         "--sheet",
@@ -263,6 +307,9 @@ def main() -> None:
     global _clock, _stat
     _clock, _stat = _CLOCK[args.clock], _STAT[args.stat]
     images = _load(args.corpus, args.images)
+    if args.pillow_ratio:
+        _pillow_ratio(images, args.repeat)
+        return
     if args.alpha_ramp:
         images = _with_alpha_ramp(images)
     ks = [int(value) for value in args.k.split(",")]

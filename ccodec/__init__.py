@@ -10,6 +10,13 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+try:
+    from . import _core  # noqa: F401  -- the compiled loops; no slow fallback stands in
+except ImportError as exc:
+    raise ImportError(
+        f"ccodec's compiled module ccodec._core cannot be loaded ({exc}); install ccodec from "
+        "source with a C compiler present: pip install ."
+    ) from None
 from .ccz import DEFAULT_MAX_PIXELS, Header, decode, encode_quantized, read_header
 from .codec import encode, encode_image
 from .errors import (

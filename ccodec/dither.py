@@ -9,26 +9,19 @@ How each method runs, chosen by measurement at 512 x 512 (benchmarks/dither.py):
   (ties to the lower index), from ``-2 x.c + |c|^2`` in chunks of 256 KiB,
   so memory never grows with pixels x K. Integer inputs make the float32
   sums exact.
-- ``floyd-steinberg``: error diffusion in raster order (left to right on
-  every row, not serpentine; the 7/16, 3/16, 5/16, 1/16 weights), each
-  value clipped to 0..255 before it is mapped, which keeps errors bounded.
-  RGB and L images go through Pillow's C implementation
-  (``Image.quantize(palette=..., dither=FLOYDSTEINBERG)``, 4-25 ms at
-  512 x 512): it picks each entry from a cache of 4 x 4 x 4-level cells,
-  so a pixel may get a near-nearest entry (plain mapping through that
-  cache matched the exact nearest colour for 74 % of astronaut's pixels at
-  K=256), which diffusion then corrects like any other error. Pillow has
-  no joint-alpha path, so LA and RGBA (unless alpha is one value in image
-  and palette alike, when it adds nothing) run in NumPy, exactly, along
-  anti-diagonals: pixel (y, x) waits only for its left neighbour and three
-  above, so all pixels with the same x + 2y are mapped in one vectorised
-  step (W + 2H steps instead of W x H), in a ring of 64 steps, so memory
-  grows with the height only. For a 500 x 500 RGBA image that is about
-  21 ms at K=2 and 42-44 ms at K=256 (CPU time, best and median of 15,
-  load 0.8); at K=256 the distance products and their argmin (on the
-  distances' bits as int32, as for ``none``: 45-49 ms before) are most of
-  it, and no pruning of the palette tried beat the dense product
-  (benchmarks/README.md).
+- ``floyd-steinberg``: the textbook error diffusion, compiled
+  (``ccodec._core.floyd_steinberg``) for every mode and K, defined to the
+  bit so that it and the loop in tests/test_dither.py agree on whole
+  images: pixels in raster order (left to right on every row, not
+  serpentine); values in float32, starting as the pixel; each value clipped
+  to 0..255 (float32); its entry the nearest by squared distance in float64,
+  ``(c - v)^2`` summed over the channels in order (ties to the lower
+  index); the error ``v - c`` in float32, and each share (7/16 right, 3/16
+  below-left, 5/16 below, 1/16 below-right) rounded to float32 before it is
+  added (so no fused multiply-add: setup.py builds with -ffp-contract=off).
+  The search starts from the previous pixel's entry and looks only at the
+  entries that can be nearest inside the value's cell of 32 levels a
+  channel, listed the first time a value falls there.
 - ``ordered``: an 8 x 8 Bayer threshold offset added to every channel,
   scaled to the palette's typical spacing (the median distance from an
   entry to its nearest other) over sqrt(C), since the same offset on C
@@ -41,13 +34,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _core
 from .errors import OptionError
-
-try:  # np.clip's ufunc: its Python wrapper costs four times the clipping of a few hundred pixels
-    from numpy._core.umath import clip as _clip
-except ImportError:  # a NumPy that moved it: the same result through the wrapper
-    _clip = np.clip
-from .quantize import BYTE_PALETTE_SIZE, MAX_COLORS, _validate_pixels, label_dtype
+from .quantize import MAX_COLORS, _validate_pixels, label_dtype
 
 __all__ = ["METHODS", "dither"]
 
@@ -57,25 +46,13 @@ METHODS = ("none", "floyd-steinberg", "ordered")
 # Distance blocks of this many float32 elements stay in cache, and OpenBLAS
 # runs products this small on one thread (see quantize._CHUNK_ELEMENTS).
 _CHUNK_ELEMENTS = 1 << 16
-# Exact Floyd-Steinberg keeps this many steps (anti-diagonals) in its ring;
-# more rows mean fewer moves of the last three to the front.
-_RING = 64
 # Distance chunks have at least this many rows (at K = 65,536 one row a chunk
 # would spend its time in Python).
 _MIN_ROWS = 64
 # Added to every distance in _nearest so that all are positive.
 _LIFT = np.float32(1 << 20)
-# ...and in Floyd-Steinberg, whose values are clipped to 0..255: more than
-# |x|^2 <= 4 x 255^2, the least that makes them positive (a larger lift
-# would round the distances more coarsely).
-_FS_LIFT = np.float32(1 << 18)
 # The ordered pattern's scale is measured on at most this many entries.
 _SPACING_ENTRIES = 256
-# Floyd-Steinberg weights in sixteenths: right, below-left, below, below-right.
-_FS_RIGHT, _FS_BELOW_LEFT, _FS_BELOW, _FS_BELOW_RIGHT = 7 / 16, 3 / 16, 5 / 16, 1 / 16
-_FS_WEIGHTS = np.array([_FS_RIGHT, _FS_BELOW_LEFT, _FS_BELOW, _FS_BELOW_RIGHT], np.float32)[
-    :, None, None
-]
 
 
 def dither(pixels: np.ndarray, palette: np.ndarray, method: str = "floyd-steinberg") -> np.ndarray:
@@ -96,13 +73,6 @@ def dither(pixels: np.ndarray, palette: np.ndarray, method: str = "floyd-steinbe
     if method == "none":
         return _nearest(pixels.reshape(-1, pixels.shape[2]), palette).reshape(pixels.shape[:2])
     if method == "floyd-steinberg":
-        if len(palette) > BYTE_PALETTE_SIZE:
-            return _floyd_steinberg(pixels, palette)
-        if pixels.shape[2] in (1, 3):
-            return _floyd_steinberg_pillow(pixels, palette)
-        if _one_alpha(pixels, palette):
-            # Alpha equal everywhere adds nothing to any distance or error.
-            return _floyd_steinberg_pillow(pixels[..., :-1], palette[:, :-1])
         return _floyd_steinberg(pixels, palette)
     if method == "ordered":
         return _ordered(pixels, palette)
@@ -152,127 +122,11 @@ def _nearest(points: np.ndarray, palette: np.ndarray) -> np.ndarray:
     return labels
 
 
-def _one_alpha(pixels: np.ndarray, palette: np.ndarray) -> bool:
-    """Whether every pixel and every entry have the same alpha (an opaque RGBA image, say)."""
-    alpha = palette[0, -1]
-    return bool(np.all(palette[:, -1] == alpha) and np.all(pixels[..., -1] == alpha))
-
-
-def _floyd_steinberg_pillow(pixels: np.ndarray, palette: np.ndarray) -> np.ndarray:
-    """Pillow's Floyd-Steinberg for RGB, and for L as grey RGB."""
-    from PIL import Image
-
-    if pixels.shape[2] == 1:
-        pixels, palette = np.repeat(pixels, 3, axis=2), np.repeat(palette, 3, axis=1)
-    # A palette of K entries, not padded to 256: Pillow searches only these
-    # (padding with copies of one entry made its cache 2-4x slower at K <= 16).
-    target = Image.new("P", (1, 1))
-    target.putpalette(np.ascontiguousarray(palette).tobytes())
-    image = Image.fromarray(np.ascontiguousarray(pixels), "RGB")
-    labels = np.asarray(image.quantize(palette=target, dither=Image.Dither.FLOYDSTEINBERG))
-    if labels.max() >= len(palette):
-        # A Pillow that fills unused slots with black and searches them too.
-        return _floyd_steinberg(pixels, palette)
-    return labels
-
-
 def _floyd_steinberg(pixels: np.ndarray, palette: np.ndarray) -> np.ndarray:
-    """Exact Floyd-Steinberg in raster order, one anti-diagonal at a time.
-
-    Pixel (y, x) needs only its left neighbour and three above, so all
-    pixels with the same t = x + 2y are mapped in one vectorised step.
-    Values live in a skewed ring of steps, ``ring[t - base, y] = pixel(y,
-    t - 2y)`` plus the error received so far, so the four neighbours that
-    receive error are slices of steps t+1..t+3, and writes that fall outside
-    the image land in cells that are never read. Step t + 3 takes its
-    pixels just before step t adds error to it (the sums then run in the
-    textbook's order); when the ring is full its last three steps move to
-    the front. A last channel of ones (whose palette value is also one, so
-    it carries no error) gives each step's distances from one product.
-    """
-    height, width, channels = pixels.shape
-    k = len(palette)
-    colors = np.hstack([palette, np.ones((k, 1))]).astype(np.float32)
-    terms = _distance_terms(palette)
-    # As in _nearest: every distance lifted positive, so the argmin runs on
-    # the bits as int32. Values are clipped to 0..255, so |x|^2 is under
-    # _FS_LIFT; the lift adds no rounding beyond the product's own.
-    terms[-1] += _FS_LIFT
-    # In rows padded to width + 2 pixels, the pixels of a step are `width`
-    # apart in the flat array (y * (width + 2) + t - 2y); the padding keeps
-    # that stride positive for images one or two pixels wide.
-    source = np.zeros((height, width + 2, channels), np.uint8)
-    source[:, :width] = pixels
-    source = source.reshape(-1, channels)
-    labels = np.zeros((height, width + 2), label_dtype(k))
-    flat_labels = labels.reshape(-1)
-    steps = width + 2 * (height - 1)
-    plan = []
-    for t in range(steps):
-        lo, hi = max(0, (t - width + 2) // 2), min(height, t // 2 + 1)
-        start = t + lo * width
-        # An image one pixel wide has no pixel on odd steps: an empty slice.
-        stop = start + (hi - lo - 1) * width + 1 if hi > lo else start
-        plan.append((lo, hi, slice(start, stop, width)))
-    # Zeros, not empty: cells outside the image take error too and must stay finite.
-    ring = np.zeros((max(_RING, 4), height + 1, channels + 1), np.float32)
-    ring[..., channels] = 1
-    for t, (lo, hi, where) in enumerate(plan[:3]):
-        ring[t, lo:hi, :channels] = source[where]
-    # Preallocated outputs and plain ufuncs: with some 1,500 steps of a few
-    # hundred pixels each, the per-call overhead is most of the time
-    # (np.clip costs five times its ufunc; one view per count is cheaper
-    # than six slices per step). A step holds at most `widest` pixels; a
-    # product wider than _CHUNK_ELEMENTS (a wide image, or K over 256) runs
-    # in blocks of rows, which keeps the distances small and OpenBLAS on one
-    # thread.
-    widest = min(height, width // 2 + 1)
-    block = max(_MIN_ROWS, _CHUNK_ELEMENTS // k)
-    distances = np.empty((min(widest, block), k), np.float32)
-    nearest = np.empty(widest, np.intp)
-    picked = np.empty((widest, channels + 1), np.float32)
-    error = np.empty((widest, channels + 1), np.float32)
-    # The four shares of each error in one product: right, then below-left,
-    # below, below-right. The three below are added first, the order in which
-    # raster-order diffusion adds them to a cell.
-    shares = np.empty((4, widest, channels + 1), np.float32)
-    bits = distances.view(np.int32)
-    views = [
-        (distances[:n], bits[:n], picked[:n], error[:n])
-        + (shares[:, :n], shares[1:, :n], shares[0, :n])
-        for n in range(widest + 1)
-    ]
-    low, high = np.float32(0), np.float32(255)
-    base = 0
-    for t, (lo, hi, where) in enumerate(plan):
-        row = t - base
-        if row + 3 == len(ring):
-            ring[:3] = ring[row : row + 3]
-            base, row = t, 0
-        if t + 3 < steps:
-            lo3, hi3, where3 = plan[t + 3]
-            np.copyto(ring[row + 3, lo3:hi3, :channels], source[where3])
-        dist, dist_bits, pick, err, share, share_below, share_right = views[hi - lo]
-        values = ring[row, lo:hi]
-        _clip(values, low, high, out=values)
-        if len(dist) == len(values):
-            np.matmul(values, terms, out=dist)
-            chosen = dist_bits.argmin(axis=1)
-        else:
-            chosen = nearest[: len(values)]
-            for first in range(0, len(values), block):
-                rows = values[first : first + block]
-                np.matmul(rows, terms, out=dist[: len(rows)])
-                bits[: len(rows)].argmin(axis=1, out=chosen[first : first + len(rows)])
-        flat_labels[where] = chosen
-        colors.take(chosen, axis=0, out=pick)
-        np.subtract(values, pick, out=err)
-        np.multiply(_FS_WEIGHTS, err, out=share)
-        below = ring[row + 1 : row + 4, lo + 1 : hi + 1]
-        np.add(below, share_below, out=below)
-        right = ring[row + 1, lo:hi]
-        np.add(right, share_right, out=right)
-    return np.ascontiguousarray(labels[:, :width])
+    """The compiled textbook loop, on contiguous arrays it can trust."""
+    labels = np.empty(pixels.shape[:2], label_dtype(len(palette)))
+    _core.floyd_steinberg(np.ascontiguousarray(pixels), np.ascontiguousarray(palette), labels)
+    return labels
 
 
 def _bayer(size: int = 8) -> np.ndarray:

@@ -1,0 +1,1 @@
+# The adaptive context coder of payload coding 2: called by ccodec/coder.py.
