@@ -85,6 +85,7 @@ class FileResult:
     bytes_out: int = 0
     data: bytes | None = None  # the .ccz bytes, kept only when the target is stdout
     warning: str = ""
+    target: str = ""  # the file written, for a written result
 
 
 def encode_file(job: Job) -> FileResult:
@@ -136,7 +137,7 @@ def encode_one(job: Job, on_progress: Callable[[float], None] | None = None) -> 
     said = "; ".join(
         [*(f"{job.source}: {note}" for note in notes), *([warning] if warning else [])]
     )
-    return FileResult("written", line, bytes_in, len(data), kept, said)
+    return FileResult("written", line, bytes_in, len(data), kept, said, job.target)
 
 
 def _encode(

@@ -28,6 +28,7 @@ from PIL import Image
 from . import __version__, ccz
 from .batch import (
     EncodeOptions,
+    FileResult,
     Job,
     dask_client,
     encode_one,
@@ -479,15 +480,16 @@ def _encode_batch(batch: list[Job], workers: int, client: object, quiet: bool) -
     """
     counts = {"written": 0, "skipped": 0, "failed": 0}
     sizes = {"in": 0, "out": 0}
-    written: list[str] = []
+    written: list[FileResult] = []
     drawing = len(batch) > 1 and sys.stderr.isatty()
+    before = {job.target: _file_identity(job.target) for job in batch}
 
-    def report(result) -> None:
+    def report(result: FileResult) -> None:
         counts[result.status] += 1
         sizes["in"] += result.bytes_in
         sizes["out"] += result.bytes_out
         if result.status == "written":
-            written.append(result.line)
+            written.append(result)
         if result.status == "failed":
             _echo_under_bar(f"ccodec: error: {result.line}", err=True, bar=drawing)
             return
@@ -512,9 +514,11 @@ def _encode_batch(batch: list[Job], workers: int, client: object, quiet: bool) -
         except KeyboardInterrupt:
             for result in results.stop():  # finished while an earlier file was still running
                 report(result)
+            for result in _written_unreported(batch, before, written):
+                report(result)
             if quiet:
-                for line in written:
-                    click.echo(safe_text(line))
+                for result in written:
+                    click.echo(safe_text(result.line))
             not_done = len(batch) - sum(counts.values())
             click.echo(summary(f", {not_done} not encoded (interrupted)"))
             raise
@@ -522,6 +526,32 @@ def _encode_batch(batch: list[Job], workers: int, client: object, quiet: bool) -
         click.echo(summary())
     if counts["failed"]:
         raise _Failure(f"{counts['failed']} of {_files(len(batch))} failed")
+
+
+def _file_identity(path: str) -> tuple[int, ...] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return (info.st_dev, info.st_ino, info.st_mtime_ns, info.st_size)
+
+
+def _written_unreported(
+    batch: list[Job], before: dict[str, tuple[int, ...] | None], reported: list[FileResult]
+) -> list[FileResult]:
+    """Outputs an interrupt caught after their rename but before their result came back.
+
+    Told by the file itself: it exists now and is not the file that was there before.
+    """
+    listed = {os.path.abspath(result.target) for result in reported}
+    found = []
+    for job in batch:
+        now = _file_identity(job.target)
+        changed = now is not None and now != before[job.target]
+        if changed and os.path.abspath(job.target) not in listed:
+            line = f"{job.target}: written (interrupted before its summary)"
+            found.append(FileResult("written", line, bytes_out=now[3], target=job.target))
+    return found
 
 
 def _files(count: int) -> str:

@@ -393,6 +393,46 @@ def test_decode_interrupted_mid_write_leaves_nothing(ccz_file, tmp_path, monkeyp
     assert sorted(os.listdir(tmp_path)) == ["in.ccz", "in.png"]
 
 
+def test_a_file_written_just_before_ctrl_c_is_listed(image_file, tmp_path, monkeypatch):
+    sources = [image_file("a.png"), image_file("b.png"), image_file("c.png")]
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "b.ccz").write_bytes(b"there before, and never started: not listed")
+
+    class InterruptedRun:
+        """a.ccz is reported; c.ccz is renamed into place, then Ctrl-C before its result."""
+
+        def __init__(self, jobs, **where):
+            self.jobs, self.step = jobs, 0
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return None
+
+        def __iter__(self):
+            return self
+
+        def __next__(self):
+            self.step += 1
+            if self.step == 1:
+                return batch.encode_file(self.jobs[0])
+            Path(self.jobs[2].target).write_bytes(b"renamed into place")
+            raise KeyboardInterrupt
+
+        def stop(self):
+            return []
+
+    monkeypatch.setattr(cli, "run_jobs", InterruptedRun)
+    result = run("encode", *sources, "-k", 2, "-o", out, "--force", "-q")
+    assert result.exit_code == 130
+    lines = result.stdout.splitlines()
+    assert [line.split(":")[0] for line in lines[:-1]] == [str(out / "a.ccz"), str(out / "c.ccz")]
+    assert lines[1] == f"{out / 'c.ccz'}: written (interrupted before its summary)"
+    assert lines[-1].startswith("ccodec: 3 files: 2 written")
+
+
 # -- stats -------------------------------------------------------------------------------
 
 TABLE_HEADER = [
