@@ -424,7 +424,7 @@ def _invalid() -> dict[str, tuple[Callable[[], bytes], str, str, str]]:
             "K=65537 does not fit in 16 bits",
             "",
         ),
-        "coding_2": (a(compression=2), "UnsupportedError", "unknown payload coding 2", ""),
+        "coding_3": (a(compression=3), "UnsupportedError", "unknown payload coding 3", ""),
         "filter_1": (a(filter=1), "UnsupportedError", "unknown filter method 1", ""),
         "required_flag_unknown": (
             a(required_flags=0x0001),
