@@ -18,7 +18,8 @@ DEF TOP = 16777216  # 2**24: the range is renormalized to stay at or above it
 
 # Context layout (formats/context.md section 4).
 DEF CANDIDATES = 6
-DEF FLAG_CONTEXTS = 6144  # candidate slot (6) x equality pattern (256) x escape history (4)
+DEF FLAG_CONTEXTS = 13824  # candidate slot (6) x equality pattern (256) x outcomes of W, N (9)
+DEF SLOT_STRIDE = 2304
 DEF LITERAL_CLASSES = 9
 DEF EXP_NODES = 16
 DEF MANT_NODES = 256
@@ -165,7 +166,7 @@ cdef inline void _context(label_t *row, label_t *up, label_t *up2, uint8_t *esc_
     nn = up2[x] if up2 != NULL else n
     pattern = ((w == n) | (w == nw) << 1 | (w == ne) << 2 | (n == nw) << 3
                | (n == ne) << 4 | (nw == ne) << 5 | (w == ww) << 6 | (n == nn) << 7)
-    pattern |= ((esc_row[x - 1] if x > 0 else 0) << 8) | ((esc_up[x] if up != NULL else 0) << 9)
+    pattern |= ((esc_row[x - 1] if x > 0 else 0) * 3 + (esc_up[x] if up != NULL else 0)) << 8
     c.pattern = pattern
     c.west = w
     c.cand[0] = w
@@ -245,13 +246,13 @@ def context_encode(const label_t[:, ::1] labels, Py_ssize_t k, const uint8_t[:, 
                     value = row[x]
                     hit = 0
                     for i in range(c.n):
-                        slot = i * 1024 + c.pattern
+                        slot = i * SLOT_STRIDE + c.pattern
                         bit = c.cand[i] == value
                         _encode_bit(&e, pr + slot, ct + slot, 1 - bit)
                         if bit:
                             hit = 1
                             break
-                    esc_row[x] = 1 - hit
+                    esc_row[x] = 2 if not hit else (1 if i > 0 else 0)
                     if hit:
                         continue
                     if k <= 256:
@@ -351,12 +352,12 @@ def context_decode(const uint8_t[::1] stream, label_t[:, ::1] labels, Py_ssize_t
                 _context(row, up, up2, esc_row, esc_up, x, width, &c)
                 hit = 0
                 for i in range(c.n):
-                    slot = i * 1024 + c.pattern
+                    slot = i * SLOT_STRIDE + c.pattern
                     if _decode_bit(&d, pr + slot, ct + slot) == 0:
                         row[x] = <label_t>c.cand[i]
                         hit = 1
                         break
-                esc_row[x] = 1 - hit
+                esc_row[x] = 2 if not hit else (1 if i > 0 else 0)
                 if hit:
                     continue
                 if k <= 256:
