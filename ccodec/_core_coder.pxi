@@ -18,8 +18,8 @@ DEF TOP = 16777216  # 2**24: the range is renormalized to stay at or above it
 
 # Context layout (formats/context.md section 4).
 DEF CANDIDATES = 6
-DEF FLAG_CONTEXTS = 13824  # candidate slot (6) x equality pattern (256) x outcomes of W, N (9)
-DEF SLOT_STRIDE = 2304
+DEF FLAG_CONTEXTS = 55296  # candidate slot (6) x equality pattern (256) x outcomes of W, N (9)
+DEF SLOT_STRIDE = 9216
 DEF LITERAL_CLASSES = 9
 DEF EXP_NODES = 16
 DEF MANT_NODES = 256
@@ -147,7 +147,7 @@ cdef inline void _context(label_t *row, label_t *up, label_t *up2, uint8_t *esc_
                           uint8_t *esc_up, Py_ssize_t x, Py_ssize_t width, Context *c) noexcept nogil:
     """The neighbours of pixel x (formats/context.md 4.1) as deduplicated candidates and the
     flag context; `up` and `up2` are NULL above the image."""
-    cdef uint32_t w, n, nw, ne, ww, nn, v
+    cdef uint32_t w, n, nw, ne, ww, nn, v, nne, nww
     cdef uint32_t others[CANDIDATES - 1]
     cdef int i, j, dup, pattern
     if x > 0:
@@ -164,9 +164,12 @@ cdef inline void _context(label_t *row, label_t *up, label_t *up2, uint8_t *esc_
         n = nw = ne = w
     ww = row[x - 2] if x > 1 else w
     nn = up2[x] if up2 != NULL else n
+    nne = up2[x + 1] if up2 != NULL and x + 1 < width else ne
+    nww = up[x - 2] if up != NULL and x > 1 else nw
     pattern = ((w == n) | (w == nw) << 1 | (w == ne) << 2 | (n == nw) << 3
                | (n == ne) << 4 | (nw == ne) << 5 | (w == ww) << 6 | (n == nn) << 7)
     pattern |= ((esc_row[x - 1] if x > 0 else 0) * 3 + (esc_up[x] if up != NULL else 0)) << 8
+    pattern |= ((ne == nne) | (nw == nww) << 1) * 2304
     c.pattern = pattern
     c.west = w
     c.cand[0] = w
