@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _core
-from .errors import CorruptError
+from .errors import CorruptError, OptionError
 from .quantize import label_dtype
 
 __all__ = ["MIN_STREAM", "decode_labels", "encode_labels", "max_stream_size"]
@@ -38,8 +38,13 @@ def max_stream_size(pixels: int) -> int:
 
 
 def encode_labels(labels: np.ndarray, palette: np.ndarray) -> bytes:
-    """The coder's stream for (H, W) `labels`, all below K = len(`palette`)."""
+    """The coder's stream for (H, W) `labels`, all below K = len(`palette`) (OptionError if not:
+    the compiled loop indexes tables with them)."""
     k = len(palette)
+    if labels.ndim != 2 or 0 in labels.shape or not 1 <= k <= 1 << 16:
+        raise OptionError(f"labels of shape {labels.shape} and K={k} cannot be coded")
+    if labels.min() < 0 or labels.max() >= k:
+        raise OptionError(f"labels must lie in 0..{k - 1}.")
     labels = np.ascontiguousarray(labels, dtype=label_dtype(k))
     order, position, prob, count = _tables(palette)
     return _core.context_encode(labels, k, order, position, prob, count)

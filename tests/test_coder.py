@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+import tracemalloc
 import zlib
 
 import numpy as np
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 import ccodec
 from ccodec import coder
 from ccodec.ccz import Quantized, decode, encode_quantized, read_header
-from ccodec.errors import ChecksumError, CorruptError, FormatError
+from ccodec.errors import ChecksumError, CorruptError, FormatError, OptionError
 
 
 def _image(k: int, channels: int, height: int, width: int, kind: str, seed: int = 0) -> Quantized:
@@ -178,3 +179,20 @@ def test_payload_length_is_bounded_before_anything_is_read():
 def test_a_1_1_decoder_would_refuse_it_as_unsupported():
     # A 1.1 decoder knows codings 0 and 1 only: rule 10, UnsupportedError, before the payload.
     assert SMALL[26] == 2 and SMALL[9] == 2
+
+
+@pytest.mark.parametrize("labels", [np.array([[0, 3]]), np.array([[-1, 0]]), np.zeros((0, 3))])
+def test_the_encoder_refuses_labels_it_cannot_index_tables_with(labels):
+    with pytest.raises(OptionError):
+        coder.encode_labels(labels, np.zeros((3, 3), np.uint8))
+
+
+def test_decode_memory_is_the_index_array():
+    y, x = np.mgrid[:1000, :1000]
+    q = Quantized(np.zeros((16, 3), np.uint8), ((x + 3 * y) // 7 % 16).astype(np.uint8))
+    data = encode_quantized(q, coding="context")
+    tracemalloc.start()
+    decode(data)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 1.2 * q.width * q.height
