@@ -24,6 +24,25 @@ MANIFEST = json.loads((ROOT / "manifest.json").read_text())["files"]
 VALID = [e for e in MANIFEST if e["expect"] == "ok"]
 INVALID = [e for e in MANIFEST if e["expect"] != "ok"]
 
+# Finding of issue 14 (see tests/test_reference_decoder.py): ccodec's context coder does not
+# use context.md 4.2's outcome contexts (ow, on), so it cannot read these spec-built files.
+CONTEXT_DEVIATION = {
+    "ctx_la_k2_7x5",
+    "ctx_rgba_k16_1x9",
+    "ctx_rgb_k16_32x24",
+    "ctx_l_k6_duplicate_colours_12x8",
+    "ctx_la_k1000_bits16_19x9",
+    "ctx_metadata",
+}
+
+
+def _valid_params() -> list:
+    deviation = pytest.mark.xfail(strict=True, reason="ccodec deviates from context.md 4.2")
+    return [
+        pytest.param(e, marks=deviation) if Path(e["file"]).stem in CONTEXT_DEVIATION else e
+        for e in VALID
+    ]
+
 
 @functools.cache
 def _generator():
@@ -56,7 +75,7 @@ def test_manifest_covers_the_required_cases():
     assert {1, 256, 257, 65536} <= {h.k for h in headers}
     assert {h.minor for h in headers} >= {0, 1}
     assert any(h.has_metadata for h in headers)
-    assert {h.coding for h in headers} == {"zstd", "rans"}
+    assert {h.coding for h in headers} == {"zstd", "rans", "context"}
     assert {1, 256, 300} <= {h.k for h in headers if h.coding == "rans"}
     assert any(h.width * h.bits % 8 for h in headers)
     assert any(h.width == 1 for h in headers) and any(h.height == 1 for h in headers)
@@ -71,7 +90,7 @@ def test_manifest_covers_the_required_cases():
     }
 
 
-@pytest.mark.parametrize("entry", VALID, ids=_ids(VALID))
+@pytest.mark.parametrize("entry", _valid_params(), ids=_ids(VALID))
 def test_valid_file_decodes_to_its_png(entry):
     q = ccodec.decode((ROOT / entry["file"]).read_bytes())
     mode, pixels = _png(entry)
@@ -92,7 +111,7 @@ def test_files_that_use_version_1_1_say_so_and_1_0_files_do_not():
         uses_1_1 = header.bits == 16 or header.compression != 0 or header.has_metadata
         assert ("v1_0" in entry) == uses_1_1, entry["file"]
         if "v1_0" in entry:
-            assert header.minor == 1
+            assert header.minor == (2 if header.coding == "context" else 1)
             unsupported = header.bits == 16 or header.compression != 0
             assert entry["v1_0"].startswith("UnsupportedError" if unsupported else "ok")
 
@@ -105,7 +124,7 @@ def test_invalid_file_raises_its_error(entry):
     assert entry["message"] in str(info.value)
 
 
-@pytest.mark.parametrize("entry", VALID, ids=_ids(VALID))
+@pytest.mark.parametrize("entry", _valid_params(), ids=_ids(VALID))
 def test_pillow_opens_valid_files(entry):
     mode, pixels = _png(entry)
     with Image.open(ROOT / entry["file"]) as image:
