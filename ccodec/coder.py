@@ -77,10 +77,15 @@ def _tables(palette: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
     k = len(palette)
     if k <= 256:
         colours = palette.astype(np.int32)
-        distance = ((colours[:, None, :] - colours[None, :, :]) ** 2).sum(axis=2)
-        order = np.argsort(distance, axis=1, kind="stable").astype(np.uint8)
+        step = colours[:, None, :] - colours[None, :, :]
+        # Sort keys distance * 256 + index (below 2^26): ties go to the smaller index, and
+        # sorting plain integers is several times faster than a stable argsort.
+        keys = np.einsum("ijc,ijc->ij", step, step) << 8
+        keys |= np.arange(k, dtype=np.int32)
+        keys.sort(axis=1)
+        order = (keys & 0xFF).astype(np.uint8)
         position = np.empty_like(order)
-        np.put_along_axis(position, order.astype(np.intp), np.arange(k, dtype=np.uint8)[None, :], 1)
+        position[np.arange(k)[:, None], order] = np.arange(k, dtype=np.uint8)
         contexts = _FLAG_CONTEXTS + _RANK_CONTEXTS
     else:
         order = position = np.zeros((1, 1), np.uint8)
