@@ -21,7 +21,7 @@ __all__ = ["MIN_STREAM", "decode_labels", "encode_labels", "max_stream_size"]
 #: The shortest stream: the encoder's final flush alone is 4 bytes.
 MIN_STREAM = 4
 # Context counts (formats/context.md section 4): flags, then the literal's trees.
-_FLAG_CONTEXTS = 6 * 256 * 9 * 4
+_FLAG_CONTEXTS = 6 * 256 * 9 * 4 * 2
 _RANK_CONTEXTS = 9 * 16 + 9 * 256
 _BYTE_CONTEXTS = 2 * 256 * 256
 # The decoder's results (see context_decode in _core_coder.pxi).
