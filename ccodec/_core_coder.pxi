@@ -170,8 +170,8 @@ cdef inline void _context(label_t *row, label_t *up, label_t *up2, uint8_t *esc_
     nww = up[x - 2] if up != NULL and x > 1 else nw
     pattern = ((w == n) | (w == nw) << 1 | (w == ne) << 2 | (n == nw) << 3
                | (n == ne) << 4 | (nw == ne) << 5 | (w == ww) << 6 | (n == nn) << 7)
-    pattern |= ((esc_row[x - 1] if x > 0 else 0) * 3 + (esc_up[x] if up != NULL else 0)) << 8
-    pattern |= ((ne == nne) | (nw == nww) << 1) * 2304
+    pattern += ((esc_row[x - 1] if x > 0 else 0) * 3 + (esc_up[x] if up != NULL else 0)) * 256
+    pattern += ((ne == nne) | (nw == nww) << 1) * 2304
     c.pattern = pattern
     c.west = w
     c.cand[0] = w
