@@ -14,12 +14,14 @@ DEF PROB_MIN = 32
 DEF PROB_MAX = 65504
 # A context's adaptation rate is 1/(n + 1.5) for its n-th bit, then stays at its last step.
 DEF RATE_STEPS = 60
+DEF NEAR = 3  # the second candidate is "near" when among the 4 colours nearest the first
 DEF TOP = 16777216  # 2**24: the range is renormalized to stay at or above it
 
 # Context layout (formats/context.md section 4).
 DEF CANDIDATES = 6
-DEF FLAG_CONTEXTS = 55296  # candidate slot (6) x equality pattern (256) x outcomes of W, N (9)
-DEF SLOT_STRIDE = 9216
+DEF FLAG_CONTEXTS = 110592  # candidate slot (6) x pattern: equalities (256), outcomes of W, N (9),
+DEF SLOT_STRIDE = 18432  # diagonal equalities (4), near colours (2)
+DEF NEAR_PATTERN = 9216
 DEF LITERAL_CLASSES = 9
 DEF EXP_NODES = 16
 DEF MANT_NODES = 256
@@ -168,8 +170,8 @@ cdef inline void _context(label_t *row, label_t *up, label_t *up2, uint8_t *esc_
     nww = up[x - 2] if up != NULL and x > 1 else nw
     pattern = ((w == n) | (w == nw) << 1 | (w == ne) << 2 | (n == nw) << 3
                | (n == ne) << 4 | (nw == ne) << 5 | (w == ww) << 6 | (n == nn) << 7)
-    pattern |= ((esc_row[x - 1] if x > 0 else 0) * 3 + (esc_up[x] if up != NULL else 0)) << 8
-    pattern |= ((ne == nne) | (nw == nww) << 1) * 2304
+    pattern += ((esc_row[x - 1] if x > 0 else 0) * 3 + (esc_up[x] if up != NULL else 0)) * 256
+    pattern += ((ne == nne) | (nw == nww) << 1) * 2304
     c.pattern = pattern
     c.west = w
     c.cand[0] = w
@@ -246,6 +248,8 @@ def context_encode(const label_t[:, ::1] labels, Py_ssize_t k, const uint8_t[:, 
                 esc_up = esc + ((y + 1) & 1) * width
                 for x in range(width):
                     _context(row, up, up2, esc_row, esc_up, x, width, &c)
+                    if k <= 256 and c.n >= 2 and pos[c.west, c.cand[1]] <= NEAR:
+                        c.pattern += NEAR_PATTERN
                     value = row[x]
                     hit = 0
                     for i in range(c.n):
@@ -353,6 +357,8 @@ def context_decode(const uint8_t[::1] stream, label_t[:, ::1] labels, Py_ssize_t
             esc_up = &esc[((y + 1) & 1) * width]
             for x in range(width):
                 _context(row, up, up2, esc_row, esc_up, x, width, &c)
+                if k <= 256 and c.n >= 2 and pos[c.west, c.cand[1]] <= NEAR:
+                    c.pattern += NEAR_PATTERN
                 hit = 0
                 for i in range(c.n):
                     slot = i * SLOT_STRIDE + c.pattern

@@ -21,7 +21,7 @@ __all__ = ["MIN_STREAM", "decode_labels", "encode_labels", "max_stream_size"]
 #: The shortest stream: the encoder's final flush alone is 4 bytes.
 MIN_STREAM = 4
 # Context counts (formats/context.md section 4): flags, then the literal's trees.
-_FLAG_CONTEXTS = 6 * 256 * 9 * 4
+_FLAG_CONTEXTS = 6 * 256 * 9 * 4 * 2
 _RANK_CONTEXTS = 9 * 16 + 9 * 256
 _BYTE_CONTEXTS = 2 * 256 * 256
 # The decoder's results (see context_decode in _core_coder.pxi).
@@ -77,10 +77,15 @@ def _tables(palette: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
     k = len(palette)
     if k <= 256:
         colours = palette.astype(np.int32)
-        distance = ((colours[:, None, :] - colours[None, :, :]) ** 2).sum(axis=2)
-        order = np.argsort(distance, axis=1, kind="stable").astype(np.uint8)
+        step = colours[:, None, :] - colours[None, :, :]
+        # Sort keys distance * 256 + index (below 2^26): ties go to the smaller index, and
+        # sorting plain integers is several times faster than a stable argsort.
+        keys = np.einsum("ijc,ijc->ij", step, step) << 8
+        keys |= np.arange(k, dtype=np.int32)
+        keys.sort(axis=1)
+        order = (keys & 0xFF).astype(np.uint8)
         position = np.empty_like(order)
-        np.put_along_axis(position, order.astype(np.intp), np.arange(k, dtype=np.uint8)[None, :], 1)
+        position[np.arange(k)[:, None], order] = np.arange(k, dtype=np.uint8)
         contexts = _FLAG_CONTEXTS + _RANK_CONTEXTS
     else:
         order = position = np.zeros((1, 1), np.uint8)
