@@ -182,11 +182,11 @@ def context_stream(labels: np.ndarray, palette: np.ndarray, *, forced: dict | No
         outcomes.append(row_outcomes)
         for x in range(width):
             value = rows[y][x]
-            near = ref.neighbours(rows, x, y, width)
-            cand = ref.candidates(near)
+            around = ref.neighbours(rows, x, y, width)
+            cand = ref.candidates(around)
             ow = row_outcomes[x - 1] if x > 0 else 0
             on = outcomes[y - 1][x] if y > 0 else 0
-            context = ref.pattern(near, ow, on)
+            context = ref.pattern(around, ow, on, ref.near_bit(order, cand, k))
             escape = (x, y) in forced or value not in cand
             for i, c in enumerate(cand):
                 coder.bit(i * ref.PATTERNS + context, int(escape or c != value))
@@ -197,10 +197,10 @@ def context_stream(labels: np.ndarray, palette: np.ndarray, *, forced: dict | No
                 row_outcomes.append(2)
                 kind, number = forced.get((x, y), ("index", value))
                 if k > 256:
-                    coder.tree(ref.LITERAL_BASE + 256 * (near[0] >> 8), high_bits, number >> 8)
+                    coder.tree(ref.LITERAL_BASE + 256 * (around[0] >> 8), high_bits, number >> 8)
                     coder.tree(ref.LITERAL_BASE + 65536 + 256 * (number >> 8), 8, number & 255)
                     continue
-                _, rank = order(near[0])
+                _, rank = order(around[0])
                 cls = rank[cand[1]].bit_length() if len(cand) >= 2 else 0
                 if kind == "index":
                     number = rank[value] - sum(rank[c] < rank[value] for c in cand)

@@ -273,8 +273,8 @@ def _checked_stream(payload: bytes) -> bytes:
 
 # Coding 2: the adaptive context coder (context.md).
 
-PATTERNS = 9216
-LITERAL_BASE = 6 * PATTERNS  # 55296: the first context after the flags
+PATTERNS = 18432
+LITERAL_BASE = 6 * PATTERNS  # 110592: the first context after the flags
 
 
 class RangeDecoder:
@@ -339,26 +339,9 @@ def neighbours(labels: list[list[int]], x: int, y: int, width: int) -> tuple[int
     return w, n, nw, ne, ww, nn, nne, nww
 
 
-def candidates(near: tuple[int, ...]) -> list[int]:
+def candidates(around: tuple[int, ...]) -> list[int]:
     """w, n, nw, ne, ww, nn without repeats, each where it first appears."""
-    return list(dict.fromkeys(near[:6]))
-
-
-def pattern(near: tuple[int, ...], ow: int, on: int) -> int:
-    """context.md 4.2: the neighbours' equalities and outcomes, 0 .. 9215."""
-    w, n, nw, ne, ww, nn, nne, nww = near
-    eq = (
-        (w == n)
-        | (w == nw) << 1
-        | (w == ne) << 2
-        | (n == nw) << 3
-        | (n == ne) << 4
-        | (nw == ne) << 5
-        | (w == ww) << 6
-        | (n == nn) << 7
-    )
-    diag = (ne == nne) | (nw == nww) << 1
-    return eq + 256 * (3 * ow + on) + 2304 * diag
+    return list(dict.fromkeys(around[:6]))
 
 
 class DistanceOrder:
@@ -381,6 +364,31 @@ class DistanceOrder:
         return self._orders[c]
 
 
+def pattern(around: tuple[int, ...], ow: int, on: int, near: int) -> int:
+    """context.md 4.2: the neighbours' equalities, outcomes and `near`, 0 .. 18431."""
+    w, n, nw, ne, ww, nn, nne, nww = around
+    eq = (
+        (w == n)
+        | (w == nw) << 1
+        | (w == ne) << 2
+        | (n == nw) << 3
+        | (n == ne) << 4
+        | (nw == ne) << 5
+        | (w == ww) << 6
+        | (n == nn) << 7
+    )
+    diag = (ne == nne) | (nw == nww) << 1
+    return eq + 256 * (3 * ow + on) + 2304 * diag + 9216 * near
+
+
+def near_bit(order: DistanceOrder, cand: list[int], k: int) -> int:
+    """context.md 4.2's `near`: cand[1]'s colour is among the 4 nearest to w's (K <= 256)."""
+    if k > 256 or len(cand) < 2:
+        return 0
+    _, rank_w = order(cand[0])
+    return int(rank_w[cand[1]] <= 3)
+
+
 def decode_context(
     stream: bytes, width: int, height: int, k: int, palette: list[tuple[int, ...]]
 ) -> list[list[int]]:
@@ -399,11 +407,11 @@ def decode_context(
         outcomes.append(row_outcomes)
         for x in range(width):
             row.append(0)  # a placeholder, so that labels[y] can be indexed; set below
-            near = neighbours(labels, x, y, width)
-            cand = candidates(near)
+            around = neighbours(labels, x, y, width)
+            cand = candidates(around)
             ow = row_outcomes[x - 1] if x > 0 else 0
             on = outcomes[y - 1][x] if y > 0 else 0
-            context = pattern(near, ow, on)
+            context = pattern(around, ow, on, near_bit(order, cand, k))
             for i, value in enumerate(cand):
                 if coder.bit(i * PATTERNS + context) == 0:
                     row[x], outcome = value, int(i > 0)
@@ -411,9 +419,9 @@ def decode_context(
             else:
                 outcome = 2
                 if k <= 256:
-                    row[x] = _small_literal(coder, order, near[0], cand, k, emax, depth)
+                    row[x] = _small_literal(coder, order, around[0], cand, k, emax, depth)
                 else:
-                    row[x] = _large_literal(coder, near[0], k, high_bits)
+                    row[x] = _large_literal(coder, around[0], k, high_bits)
             row_outcomes.append(outcome)
     if coder.pos != len(stream):  # section 5
         raise CorruptError(

@@ -24,25 +24,6 @@ MANIFEST = json.loads((ROOT / "manifest.json").read_text())["files"]
 VALID = [e for e in MANIFEST if e["expect"] == "ok"]
 INVALID = [e for e in MANIFEST if e["expect"] != "ok"]
 
-# Finding of issue 14 (see tests/test_reference_decoder.py): ccodec's context coder does not
-# use context.md 4.2's outcome contexts (ow, on), so it cannot read these spec-built files.
-CONTEXT_DEVIATION = {
-    "ctx_la_k2_7x5",
-    "ctx_rgba_k16_1x9",
-    "ctx_rgb_k16_32x24",
-    "ctx_l_k6_duplicate_colours_12x8",
-    "ctx_la_k1000_bits16_19x9",
-    "ctx_metadata",
-}
-
-
-def _valid_params() -> list:
-    deviation = pytest.mark.xfail(strict=True, reason="ccodec deviates from context.md 4.2")
-    return [
-        pytest.param(e, marks=deviation) if Path(e["file"]).stem in CONTEXT_DEVIATION else e
-        for e in VALID
-    ]
-
 
 @functools.cache
 def _generator():
@@ -90,7 +71,7 @@ def test_manifest_covers_the_required_cases():
     }
 
 
-@pytest.mark.parametrize("entry", _valid_params(), ids=_ids(VALID))
+@pytest.mark.parametrize("entry", VALID, ids=_ids(VALID))
 def test_valid_file_decodes_to_its_png(entry):
     q = ccodec.decode((ROOT / entry["file"]).read_bytes())
     mode, pixels = _png(entry)
@@ -124,7 +105,7 @@ def test_invalid_file_raises_its_error(entry):
     assert entry["message"] in str(info.value)
 
 
-@pytest.mark.parametrize("entry", _valid_params(), ids=_ids(VALID))
+@pytest.mark.parametrize("entry", VALID, ids=_ids(VALID))
 def test_pillow_opens_valid_files(entry):
     mode, pixels = _png(entry)
     with Image.open(ROOT / entry["file"]) as image:
