@@ -133,7 +133,9 @@ def test_damaged_streams_with_a_valid_crc_fail_alike():
     """Bytes of the stream flipped and the payload's CRC-32 recomputed, so that both decoders
     reach the context stream itself: the same error class, or the same labels."""
     rng = np.random.default_rng(14)
-    files = [(ROOT / f"valid/{name}.ccz").read_bytes() for name in MUTATED]
+    # Small files of every literal path; the last two have flags of both `near` values.
+    names = [*MUTATED, "ctx_l_k6_duplicate_colours_12x8", "ctx_rgb_k16_32x24"]
+    files = [(ROOT / f"valid/{name}.ccz").read_bytes() for name in names]
     outcomes = set()
     for case in range(200):
         data = files[case % len(files)]
