@@ -16,7 +16,7 @@ import numpy as np
 import zstandard
 from PIL import Image
 
-from . import rans
+from . import coder, rans
 from .errors import (
     ChecksumError,
     CorruptError,
@@ -46,9 +46,10 @@ __all__ = [
 
 SIGNATURE = b"\x89CCZ\r\n\x1a\n"
 MAJOR_VERSION = 1
-# Files that use a feature of 1.1 (16-bit indices, metadata, rANS) say 1.1;
-# the others are written exactly as 1.0 wrote them.
-MINOR_VERSION = 1
+# Files of the context coding say 1.2; those that use another feature of 1.1 (16-bit
+# indices, metadata, rANS) say 1.1; the others are written exactly as 1.0 wrote them.
+MINOR_VERSION = 2
+_MINOR_1_1 = 1
 
 # signature, major, minor, header length, width, height, K, channels,
 # bits per index, coding, filter, required flags, optional flags,
@@ -59,9 +60,10 @@ _CRC = struct.Struct("<I")
 
 #: Payload codings by name, as `encode_quantized(coding=...)` takes them; the
 #: value is the coding id stored at offset 26.
-CODINGS = {"zstd": 0, "rans": 1}
+CODINGS = {"zstd": 0, "rans": 1, "context": 2}
 CODING_ZSTD = CODINGS["zstd"]
 CODING_RANS = CODINGS["rans"]
+CODING_CONTEXT = CODINGS["context"]
 FILTER_NONE = 0
 KNOWN_REQUIRED_FLAGS = 0
 #: Optional flag: the header extension holds metadata chunks (ICC profile, text).
@@ -118,7 +120,7 @@ class Header:
 
     @property
     def coding(self) -> str:
-        """The payload coding's name: ``"zstd"`` or ``"rans"``."""
+        """The payload coding's name: ``"zstd"``, ``"rans"`` or ``"context"``."""
         return next(name for name, value in CODINGS.items() if value == self.compression)
 
     @property
@@ -157,16 +159,16 @@ def encode_quantized(q: Quantized, *, level: int | None = None, coding: str = "a
     """Serialise a `Quantized` image to the bytes of a .ccz file.
 
     `coding` is how the indices are stored: ``"zstd"`` (bit-packed rows, one
-    zstd frame; what version 1.0 decoders read), ``"rans"`` (context-modelled
-    rANS, `ccodec.rans`; smaller, slower to decode; up to `MAX_RANS_WIDTH`
-    columns), or ``"auto"``: the smaller of the two (zstd on a tie), found
-    with cheap trials first: rANS is skipped when its size estimate exceeds
-    a level-1 zstd frame, and zstd at `level` when rANS is well below a
-    faster level's frame (margins measured on photos and logos, where level
-    19 was at most 2.4% smaller than level 15 in the cases that decides).
-    `level` is the zstd level
-    (1-22); by default 19, lowered for very large images where 19 would take
-    longer than the quantizer. The rANS coding has no level.
+    zstd frame; what version 1.0 decoders read), ``"context"`` (the adaptive
+    context coder, `ccodec.coder`; version 1.2), ``"rans"`` (version 1.1's
+    context-modelled rANS, `ccodec.rans`; written only when asked for, up to
+    `MAX_RANS_WIDTH` columns), or ``"auto"``: the smaller of zstd and context
+    (zstd on a tie), found with cheap trials first: zstd at `level` is skipped
+    when the context stream is well below a faster level's frame (margins
+    measured on photos and logos, where level 19 was at most 2.4% smaller than
+    level 15 in the cases that decides). `level` is the zstd level (1-22); by
+    default 19, lowered for very large images where 19 would take longer than
+    the quantizer. The other codings have no level.
 
     ``q.info`` is stored too: ``"icc_profile"`` (bytes) and every entry whose
     key and value are both str (text); other entries are not kept. Without
@@ -197,9 +199,9 @@ def encode_quantized(q: Quantized, *, level: int | None = None, coding: str = "a
         return low <= len(payload) <= high
 
     if coding == "auto" and len(codings) > 1:
-        payloads = _auto_payloads(labels, k, bits, level, fits)
+        payloads = _auto_payloads(labels, palette, bits, level, fits)
     else:
-        payloads = {name: _ENCODERS[name](labels, k, bits, level) for name in codings}
+        payloads = {name: _ENCODERS[name](labels, palette, bits, level) for name in codings}
     candidates = [
         (len(payload), CODINGS[name], payload)
         for name, payload in payloads.items()
@@ -208,11 +210,16 @@ def encode_quantized(q: Quantized, *, level: int | None = None, coding: str = "a
     if not candidates:
         raise OptionError(f"the {coding} coding cannot hold this image within the format's bounds.")
     _, coding_id, payload = min(candidates, key=lambda c: c[:2])
-    uses_1_1 = bits == 16 or coding_id != CODING_ZSTD or bool(metadata)
+    if coding_id == CODING_CONTEXT:
+        minor = MINOR_VERSION
+    elif bits == 16 or coding_id != CODING_ZSTD or metadata:
+        minor = _MINOR_1_1
+    else:
+        minor = 0
     header = _HEADER.pack(
         SIGNATURE,
         MAJOR_VERSION,
-        MINOR_VERSION if uses_1_1 else 0,
+        minor,
         HEADER_SIZE + len(metadata),
         width,
         height,
@@ -231,39 +238,40 @@ def encode_quantized(q: Quantized, *, level: int | None = None, coding: str = "a
 
 # The trial levels of `coding="auto"` and how far below each zstd at level 19 was at
 # most, measured on the corpus at K = 2..256 (level 19 / level n, smallest): 0.717 for
-# level 1, 0.810 for level 9, 0.976 for level 15 at K <= 16 (0.89 above, where rANS
-# wins by far). Level 19 costs as much as the quantizer at small K; level 9 a tenth.
+# level 1, 0.810 for level 9, 0.976 for level 15 at K <= 16 (0.89 above). Level 19
+# costs as much as the quantizer at small K; level 9 a tenth.
 _QUICK_LEVEL, _QUICK_GAIN = 1, 0.7
 _MID_LEVEL, _MID_GAIN = 9, 0.8
 _HIGH_LEVEL = 15
 
 
-def _auto_payloads(labels: np.ndarray, k: int, bits: int, level: int, fits) -> dict[str, bytes]:
-    """The payloads `coding="auto"` compares, cheapest trials first: rANS is not coded
-    when even its lower estimate exceeds a level-1 zstd frame (about 1 ms a megapixel);
-    zstd is not run at `level` when rANS is under 0.7x that frame or 0.8x the level-9
+def _auto_payloads(
+    labels: np.ndarray, palette: np.ndarray, bits: int, level: int, fits
+) -> dict[str, bytes]:
+    """The payloads `coding="auto"` compares, cheapest trials first: zstd is not run at
+    `level` when the context stream is under 0.7x a level-1 frame or 0.8x the level-9
     frame, or when, between the level-9 frame and itself, it is below the level-15 one."""
     encode_zstd = _ENCODERS["zstd"]
-    quick = encode_zstd(labels, k, bits, _QUICK_LEVEL)
+    payload = _ENCODERS["context"](labels, palette, bits, level)
+    if not fits("context", payload):
+        return {"zstd": encode_zstd(labels, palette, bits, level)}
+    quick = encode_zstd(labels, palette, bits, _QUICK_LEVEL)
     if level <= _QUICK_LEVEL:
-        return {"zstd": quick, "rans": _ENCODERS["rans"](labels, k, bits, level)}
-    payload = _ENCODERS["rans"](labels, k, bits, level, budget=len(quick))
-    if not fits("rans", payload):
-        return {"zstd": encode_zstd(labels, k, bits, level)}
+        return {"zstd": quick, "context": payload}
     if len(payload) <= _QUICK_GAIN * len(quick):
-        return {"rans": payload}
-    mid = encode_zstd(labels, k, bits, min(level, _MID_LEVEL))
+        return {"context": payload}
+    mid = encode_zstd(labels, palette, bits, min(level, _MID_LEVEL))
     if level <= _MID_LEVEL:
-        return {"rans": payload, "zstd": mid}
+        return {"context": payload, "zstd": mid}
     if len(payload) <= _MID_GAIN * len(mid):
-        return {"rans": payload}
+        return {"context": payload}
     if len(payload) < len(mid):
-        high = encode_zstd(labels, k, bits, min(level, _HIGH_LEVEL))
+        high = encode_zstd(labels, palette, bits, min(level, _HIGH_LEVEL))
         if level <= _HIGH_LEVEL:
-            return {"rans": payload, "zstd": high}
+            return {"context": payload, "zstd": high}
         if len(payload) < len(high):
-            return {"rans": payload}
-    return {"rans": payload, "zstd": encode_zstd(labels, k, bits, level)}
+            return {"context": payload}
+    return {"context": payload, "zstd": encode_zstd(labels, palette, bits, level)}
 
 
 def _validate_image(q: Quantized) -> tuple[np.ndarray, np.ndarray]:
@@ -290,9 +298,9 @@ def _validate_image(q: Quantized) -> tuple[np.ndarray, np.ndarray]:
 
 def _codings_for(coding: str, width: int) -> tuple[str, ...]:
     """The codings `encode_quantized` tries for its `coding` option at this `width`."""
-    available = ("zstd", "rans") if width <= MAX_RANS_WIDTH else ("zstd",)
     if coding == "auto":
-        return available
+        return ("zstd", "context")
+    available = ("zstd", "context", "rans") if width <= MAX_RANS_WIDTH else ("zstd", "context")
     if coding not in CODINGS:
         raise OptionError(f"coding={coding!r} should be one of auto, {', '.join(CODINGS)}.")
     if coding not in available:
@@ -564,7 +572,7 @@ def decode(data: bytes, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Quant
     view = _byte_view(data)
     header, palette, info = read_container(view, max_pixels=max_pixels)
     try:
-        labels = _DECODERS[header.compression](view[header.payload_offset :], header)
+        labels = _DECODERS[header.compression](view[header.payload_offset :], header, palette)
     except MemoryError:
         # Reachable only with max_pixels raised or None: the caller's limit is the cure.
         raise LimitError(
@@ -580,7 +588,7 @@ def decode(data: bytes, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Quant
 # -- zstd coding (0): bit-packed rows, one zstd frame --------------------------------
 
 
-def _encode_zstd(labels: np.ndarray, k: int, bits: int, level: int) -> bytes:
+def _encode_zstd(labels: np.ndarray, palette: np.ndarray, bits: int, level: int) -> bytes:
     compressor = zstandard.ZstdCompressor(
         level=level, write_checksum=True, write_content_size=True, write_dict_id=False
     )
@@ -646,10 +654,8 @@ def _unpack_rows(raw: bytes, header: Header) -> np.ndarray:
 # a file covered by one, as zstd's content checksum does for coding 0.
 
 
-def _encode_rans(
-    labels: np.ndarray, k: int, bits: int, level: int, budget: int | None = None
-) -> bytes | None:
-    stream = rans.encode_labels(labels, k, budget=budget)
+def _encode_rans(labels: np.ndarray, palette: np.ndarray, bits: int, level: int) -> bytes | None:
+    stream = rans.encode_labels(labels, len(palette))
     return None if stream is None else stream + _CRC.pack(zlib.crc32(stream))
 
 
@@ -672,8 +678,38 @@ def _rans_bounds(header: Header) -> tuple[int, int]:
     return 1 + _CRC.size, 12 * pixels + 8 * header.height + (1 << 20)
 
 
+# -- context coding (2): formats/context.md's stream, then its CRC-32 -----------------
+
+
+def _encode_context(labels: np.ndarray, palette: np.ndarray, bits: int, level: int) -> bytes:
+    stream = coder.encode_labels(labels, palette)
+    return stream + _CRC.pack(zlib.crc32(stream))
+
+
+def _decode_context(payload: memoryview, header: Header, palette: np.ndarray) -> np.ndarray:
+    stream = payload[: -_CRC.size]
+    (stored_crc,) = _CRC.unpack_from(payload, len(stream))
+    if zlib.crc32(stream) != stored_crc:  # rule 20
+        raise ChecksumError("context payload CRC-32 mismatch: the file is damaged")
+    return coder.decode_labels(stream, header.width, header.height, palette)  # rule 21
+
+
+def _context_bounds(header: Header) -> tuple[int, int]:
+    """The shortest stream (its 4-byte flush) and formats/context.md's bound, plus the CRC."""
+    pixels = header.width * header.height
+    return coder.MIN_STREAM + _CRC.size, coder.max_stream_size(pixels) + _CRC.size
+
+
 # -- the coding table ----------------------------------------------------------------
 
-_ENCODERS = {"zstd": _encode_zstd, "rans": _encode_rans}
-_DECODERS = {CODING_ZSTD: _decode_zstd, CODING_RANS: _decode_rans}
-_PAYLOAD_BOUNDS = {CODING_ZSTD: _zstd_bounds, CODING_RANS: _rans_bounds}
+_ENCODERS = {"zstd": _encode_zstd, "rans": _encode_rans, "context": _encode_context}
+_DECODERS = {
+    CODING_ZSTD: lambda payload, header, palette: _decode_zstd(payload, header),
+    CODING_RANS: lambda payload, header, palette: _decode_rans(payload, header),
+    CODING_CONTEXT: _decode_context,
+}
+_PAYLOAD_BOUNDS = {
+    CODING_ZSTD: _zstd_bounds,
+    CODING_RANS: _rans_bounds,
+    CODING_CONTEXT: _context_bounds,
+}

@@ -303,8 +303,9 @@ def run() -> None:
     type=click.Choice(["auto", *CODINGS]),
     default="auto",
     show_default=True,
-    help="How the indices are stored: zstd (bit-packed rows), rans (context-modelled "
-    "rANS), or auto: both tried, the smaller kept.",
+    help="How the indices are stored: zstd (bit-packed rows), context (adaptive context "
+    "coder, .ccz 1.2), rans (1.1's rANS, written only when asked for), or auto: zstd and "
+    "context tried, the smaller kept.",
 )
 @frame_option
 @stretch_option

@@ -10,20 +10,25 @@ compare the two). The one exception is the rANS stream of coding 1
 invalid file is a valid one with one thing changed; the header CRC is
 recomputed after the change, so each file reaches the rule it is named
 after. The output depends only on the images below (and, for coding 1, on
-ccodec.rans): running the script twice gives identical bytes.
+ccodec.rans): running the script twice gives identical bytes. Context streams
+(coding 2) come from `context_stream` below, a range encoder written from
+formats/context.md section 6 that uses formats/reference_decoder.py's model.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import io
 import json
 import shutil
 import struct
+import sys
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import zstandard
@@ -92,6 +97,122 @@ def compress(raw: bytes, **options: bool) -> bytes:
     return zstandard.ZstdCompressor(level=19, **settings).compress(raw)
 
 
+def _reference() -> ModuleType:
+    """formats/reference_decoder.py, whose model (context.md section 4) the encoder shares."""
+    name = "ccz_reference_decoder"
+    if name not in sys.modules:
+        path = Path(__file__).resolve().parent / "reference_decoder.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # dataclasses look their module up there
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+class RangeEncoder:
+    """context.md section 6: LZMA's range encoder with section 3's adaptive contexts."""
+
+    def __init__(self, contexts: int) -> None:
+        self.low, self.range, self.cache, self.pending = 0, 0xFFFFFFFF, 0, 0
+        self.out = bytearray()
+        self.p = [32768] * contexts
+        self.count = [0] * contexts
+
+    def _shift_low(self) -> None:
+        if self.low < 0xFF000000 or self.low >= 1 << 32:
+            carry = self.low >> 32
+            self.out.append((self.cache + carry) & 0xFF)
+            self.out += bytes([(0xFF + carry) & 0xFF]) * self.pending
+            self.pending = 0
+            self.cache = (self.low >> 24) & 0xFF
+        else:
+            self.pending += 1
+        self.low = (self.low & 0x00FFFFFF) << 8
+
+    def bit(self, context: int, bit: int) -> None:
+        p = self.p[context]
+        bound = (self.range >> 16) * p
+        if bit == 0:
+            self.range = bound
+        else:
+            self.low += bound
+            self.range -= bound
+        while self.range < 1 << 24:
+            self.range <<= 8
+            self._shift_low()
+        n = self.count[context]
+        rate = 131072 // (2 * n + 3)
+        self.p[context] = (
+            p + ((65504 - p) * rate >> 16) if bit == 0 else p - ((p - 32) * rate >> 16)
+        )
+        self.count[context] = min(n + 1, 60)
+
+    def tree(self, base: int, depth: int, value: int) -> None:
+        """`value`'s low `depth` bits, most significant first, in contexts base + node."""
+        node = 1
+        for shift in reversed(range(depth)):
+            bit = value >> shift & 1
+            self.bit(base + node, bit)
+            node = 2 * node + bit
+
+    def finish(self) -> bytes:
+        for _ in range(5):
+            self._shift_low()
+        return bytes(self.out[1:])  # the first byte is always 0 and is left out
+
+
+def context_stream(labels: np.ndarray, palette: np.ndarray, *, forced: dict | None = None) -> bytes:
+    """The context stream of `labels` (context.md). `forced` maps a pixel (x, y) that
+    escapes to what its literal codes instead of its index: ("rank", r) for the
+    rank after exclusion, ("exponent", e), or ("index", v) for K > 256; invalid files."""
+    ref = _reference()
+    rows = labels.tolist()
+    height, width = labels.shape
+    k = len(palette)
+    colours = [tuple(c) for c in palette.tolist()]
+    coder = RangeEncoder(ref.LITERAL_BASE + (2 * 65536 if k > 256 else 16 * 9 + 256 * 9))
+    order = ref.DistanceOrder(colours)
+    emax = (k - 1).bit_length()
+    depth = emax.bit_length()
+    high_bits = ((k - 1) >> 8).bit_length()
+    forced = forced or {}
+    outcomes: list[list[int]] = []
+    for y in range(height):
+        row_outcomes: list[int] = []
+        outcomes.append(row_outcomes)
+        for x in range(width):
+            value = rows[y][x]
+            around = ref.neighbours(rows, x, y, width)
+            cand = ref.candidates(around)
+            ow = row_outcomes[x - 1] if x > 0 else 0
+            on = outcomes[y - 1][x] if y > 0 else 0
+            context = ref.pattern(around, ow, on, ref.near_bit(order, cand, k))
+            escape = (x, y) in forced or value not in cand
+            for i, c in enumerate(cand):
+                coder.bit(i * ref.PATTERNS + context, int(escape or c != value))
+                if not escape and c == value:
+                    row_outcomes.append(int(i > 0))
+                    break
+            else:
+                row_outcomes.append(2)
+                kind, number = forced.get((x, y), ("index", value))
+                if k > 256:
+                    coder.tree(ref.LITERAL_BASE + 256 * (around[0] >> 8), high_bits, number >> 8)
+                    coder.tree(ref.LITERAL_BASE + 65536 + 256 * (number >> 8), 8, number & 255)
+                    continue
+                _, rank = order(around[0])
+                cls = rank[cand[1]].bit_length() if len(cand) >= 2 else 0
+                if kind == "index":
+                    number = rank[value] - sum(rank[c] < rank[value] for c in cand)
+                e = number if kind == "exponent" else number.bit_length()
+                coder.tree(ref.LITERAL_BASE + 16 * cls, depth, e)
+                if e and kind != "exponent":
+                    coder.tree(ref.LITERAL_BASE + 144 + 256 * cls, e - 1, number)
+                elif e:
+                    coder.tree(ref.LITERAL_BASE + 144 + 256 * cls, e - 1, 0)
+    return coder.finish()
+
+
 def rans_payload(labels: np.ndarray, k: int) -> bytes:
     """Coding 1: the rANS stream of formats/rans.md, then its CRC-32."""
     from ccodec.rans import encode_labels
@@ -126,6 +247,8 @@ def assemble(f: Fields) -> bytes:
         payload = f.payload
     elif f.compression == 1:
         payload = rans_payload(f.labels, k)
+    elif f.compression == 2:
+        payload = with_crc(context_stream(f.labels, f.palette))
     else:
         payload = compress(raw)
     height, width = f.labels.shape
@@ -135,7 +258,7 @@ def assemble(f: Fields) -> bytes:
     header = HEADER.pack(
         SIGNATURE,
         f.major,
-        f.minor if f.minor is not None else int(bool(uses_1_1)),
+        f.minor if f.minor is not None else 2 if f.compression == 2 else int(bool(uses_1_1)),
         f.header_length if f.header_length is not None else HEADER.size + len(extra),
         f.width if f.width is not None else width,
         f.height if f.height is not None else height,
@@ -184,6 +307,14 @@ def _k65536() -> Fields:
     labels = np.random.default_rng(18).integers(0, 1 << 16, 256).astype(np.uint16)
     labels[:2] = 0, (1 << 16) - 1
     return Fields(palette, labels.reshape(16, 16))
+
+
+def _duplicates() -> Fields:
+    """L, K=6: colours 10 and 20 twice, 0 and 20 equidistant from 10 (context.md 4.3's ties)."""
+    palette = np.array([[10], [20], [10], [0], [20], [30]], np.uint8)
+    y, x = np.mgrid[:8, :12]
+    labels = ((x * 7 + y * 3) // 4 + (x * y) % 5) % 6
+    return Fields(palette, labels.astype(np.uint8))
 
 
 # 132 bytes shaped like an ICC profile header (size, 'acsp' at offset 36):
@@ -285,6 +416,33 @@ VALID: dict[str, tuple[Fields, str]] = {
         replace(_stripes(6, 3, 24, 16, 19), compression=1, info=TEXT),
         "1.1: rANS and text metadata",
     ),
+    # Version 1.2: the context coder (coding 2).
+    **{
+        f"ctx_{name}": (replace(fields, compression=2), f"1.2: context coder, {description}")
+        for name, (fields, description) in {
+            "l_k1_1x1": (image(1, 1, 1, 1, 30), "smallest file: L, K=1, 1x1"),
+            "la_k2_7x5": (_stripes(2, 2, 7, 5, 31), "LA, K=2 (one literal bit path)"),
+            "rgb_k3_9x1": (_stripes(3, 3, 9, 1, 32), "RGB, K=3, 1 pixel high (Nx1)"),
+            "rgba_k16_1x9": (image(16, 4, 1, 9, 33), "RGBA, K=16, 1 pixel wide (1xN)"),
+            "rgb_k16_32x24": (
+                _stripes(16, 3, 32, 24, 34),
+                "RGB, K=16: stripes and noise, every flag and literal path",
+            ),
+            "rgba_k256_16x16": (image(256, 4, 16, 16, 35), "RGBA, K=256: every index a literal"),
+            "l_k6_duplicate_colours_12x8": (
+                _duplicates(),
+                "L, K=6 with repeated and equidistant colours (ties by the smaller index)",
+            ),
+            "rgb_k257_bits16_5x3": (image(257, 3, 5, 3, 36), "RGB, K=257: two-byte literals"),
+            "la_k1000_bits16_19x9": (_stripes(1000, 2, 19, 9, 37), "LA, K=1000: two-byte literals"),
+            "l_k65536_bits16_16x16": (_k65536(), "L, K=65536: every high byte"),
+            "bits16_for_k3": (replace(image(3, 3, 4, 3, 38), bits=16), "16-bit field for K=3"),
+            "metadata": (
+                replace(_stripes(6, 3, 24, 16, 39), info=(("icc_profile", ICC_STAND_IN), *TEXT)),
+                "RGB, K=6, an ICC profile and text",
+            ),
+        }.items()
+    },
 }
 
 #: What a version 1.0 decoder does with each file that uses a 1.1 feature.
@@ -305,6 +463,13 @@ V1_0 = {
     "rans_rgba_k256_16x16": "UnsupportedError (rule 10: unknown compression method 1)",
     "rans_rgb_k300_bits16_19x9": "UnsupportedError (rule 8: 16-bit indices are reserved)",
     "rans_metadata": "UnsupportedError (rule 10: unknown compression method 1)",
+    **{
+        name: "UnsupportedError (rule 8: 16-bit indices are reserved)"
+        if "bits16" in name or "k257" in name or "k1000" in name or "k65536" in name
+        else "UnsupportedError (rule 10: unknown compression method 2)"
+        for name in VALID
+        if name.startswith("ctx_")
+    },
 }
 
 
@@ -424,7 +589,7 @@ def _invalid() -> dict[str, tuple[Callable[[], bytes], str, str, str]]:
             "K=65537 does not fit in 16 bits",
             "",
         ),
-        "coding_2": (a(compression=2), "UnsupportedError", "unknown payload coding 2", ""),
+        "coding_3": (a(compression=3), "UnsupportedError", "unknown payload coding 3", ""),
         "filter_1": (a(filter=1), "UnsupportedError", "unknown filter method 1", ""),
         "required_flag_unknown": (
             a(required_flags=0x0001),
@@ -620,6 +785,7 @@ def _invalid_1_1() -> dict[str, tuple[Callable[[], bytes], str, str, str]]:
             "cut inside the metadata chunks",
         ),
         **_invalid_rans(),
+        **_invalid_context(),
     }
 
 
@@ -693,6 +859,130 @@ def _invalid_rans() -> dict[str, tuple[Callable[[], bytes], str, str, str]]:
     }
 
 
+def _invalid_context() -> dict[str, tuple[Callable[[], bytes], str, str, str]]:
+    """Invalid files of coding 2: the container's rules 14 and 20, then context.md's own."""
+    cx = replace(VALID["ctx_rgb_k16_32x24"][0])
+    stream = context_stream(cx.labels, cx.palette)
+    small = replace(cx, palette=cx.palette[:4], labels=cx.labels % 4)
+    escaping = _first_escape(small)
+    wide = VALID["ctx_rgb_k257_bits16_5x3"][0]
+    one = Fields(np.zeros((1, 3), np.uint8), np.zeros((2, 3), np.uint8), compression=2)
+    zero_tail = _zero_tail_stripes()
+
+    def c(payload: bytes, fields: Fields = cx, **changes: object) -> Callable[[], bytes]:
+        return lambda: assemble(replace(fields, payload=payload, **changes))
+
+    def forced(fields: Fields, literal: tuple[str, int]) -> Callable[[], bytes]:
+        at = _first_escape(fields)
+        stream = context_stream(fields.labels, fields.palette, forced={at: literal})
+        return c(with_crc(stream), fields)
+
+    pixels = cx.labels.size
+    return {
+        "ctx_payload_length_7": (
+            c(with_crc(stream[:3])),
+            "CorruptError",
+            "payload length 7 is impossible",
+            "rule 14: a 3-byte stream and its CRC-32 (the stream needs 4 bytes)",
+        ),
+        "ctx_payload_length_huge": (
+            c(with_crc(stream), payload_length=32 * pixels + 13),
+            "CorruptError",
+            "is impossible",
+            "rule 14: one byte over 32 * pixels + 12",
+        ),
+        "ctx_truncated_payload": (
+            lambda: assemble(cx)[:-1],
+            "TruncatedError",
+            "truncated payload",
+            "rule 17: the file cut inside the CRC-32 of the stream",
+        ),
+        "ctx_trailing_bytes": (
+            lambda: assemble(cx) + b"\0",
+            "CorruptError",
+            "1 trailing bytes",
+            "rule 18",
+        ),
+        "ctx_crc_mismatch": (
+            c(with_crc(stream)[:-1] + bytes([with_crc(stream)[-1] ^ 1])),
+            "ChecksumError",
+            "CRC-32 mismatch",
+            "rule 20: the stream's CRC-32 has a bit flipped",
+        ),
+        "ctx_stream_damaged": (
+            c(_set_byte(stream, 5, stream[5] ^ 0x10) + with_crc(stream)[-4:]),
+            "ChecksumError",
+            "CRC-32 mismatch",
+            "rule 20: a stream byte flipped, the CRC-32 left as it was",
+        ),
+        "ctx_stream_cut": (
+            c(with_crc(stream[:-1])),
+            "CorruptError",
+            "context stream",
+            "context.md 5: last byte of the stream removed, CRC-32 recomputed",
+        ),
+        "ctx_stream_cut_zero_byte": (
+            c(with_crc(zero_tail[1][:-1]), zero_tail[0]),
+            "CorruptError",
+            "context stream",
+            "context.md 5: a stream ending in 00 loses it; bytes past the end read as 0,"
+            " so every pixel decodes as before, but the decoder consumed a byte past the end",
+        ),
+        "ctx_stream_extra_byte": (
+            c(with_crc(stream + b"\0")),
+            "CorruptError",
+            "context stream",
+            "context.md 5: a 00 byte appended, CRC-32 recomputed: one byte is never consumed",
+        ),
+        "ctx_literal_rank_ge_k": (
+            forced(small, ("rank", 3)),
+            "CorruptError",
+            "context stream",
+            f"context.md 4.3 step 5: K=4, the escape at {escaping} codes rank 3 among the"
+            " colours left after exclusion: at least 4 once the candidates are put back",
+        ),
+        "ctx_literal_exponent_gt_emax": (
+            forced(cx, ("exponent", 5)),
+            "CorruptError",
+            "context stream",
+            "context.md 4.3 step 2: K=16 has emax 4, an escape codes exponent 5",
+        ),
+        "ctx_k1_escape": (
+            c(with_crc(context_stream(one.labels, one.palette, forced={(1, 0): ("rank", 0)})), one),
+            "CorruptError",
+            "context stream",
+            "context.md 4.3 step 5: K=1, pixel (1, 0) escapes; its only colour is a candidate",
+        ),
+        "ctx_literal16_ge_k": (
+            forced(wide, ("index", 257)),
+            "CorruptError",
+            "context stream",
+            "context.md 4.4 step 3: K=257, an escape codes index 257",
+        ),
+    }
+
+
+def _first_escape(fields: Fields) -> tuple[int, int]:
+    """The first pixel (x, y), in raster order, that is none of its candidates."""
+    ref = _reference()
+    rows = fields.labels.tolist()
+    for y, row in enumerate(rows):
+        for x, value in enumerate(row):
+            if value not in ref.candidates(ref.neighbours(rows, x, y, len(row))):
+                return x, y
+    raise ValueError("no escape")
+
+
+def _zero_tail_stripes() -> tuple[Fields, bytes]:
+    """The first of a few seeded stripe images whose context stream ends in a 00 byte."""
+    for seed in range(100, 200):
+        fields = replace(_stripes(5, 3, 9, 7, seed), compression=2)
+        stream = context_stream(fields.labels, fields.palette)
+        if stream[-1] == 0:
+            return fields, stream
+    raise ValueError("no stream ends in 00")
+
+
 def _tall_band() -> bytes:
     """A valid 1x300 rANS file whose band height field is raised to 300 (CRC-32 recomputed)."""
     labels = (np.arange(300)[:, None] // 7 % 2).astype(np.uint8)
@@ -721,7 +1011,7 @@ def build() -> dict[str, bytes]:
         files[f"invalid/{name}.ccz"] = make()
         entry = {"file": f"invalid/{name}.ccz", "expect": error, "message": message}
         manifest.append(entry | ({"description": description} if description else {}))
-    text = json.dumps({"format": "ccz 1.1", "files": manifest}, indent=1) + "\n"
+    text = json.dumps({"format": "ccz 1.2", "files": manifest}, indent=1) + "\n"
     files["manifest.json"] = text.encode()
     return files
 

@@ -62,7 +62,7 @@ def test_bundled_sample_encodes_to_the_expected_size_range():
     with Image.open(files("ccodec") / "data" / "astronaut.png") as image:
         q, data = ccodec.encode_image(image, 16, seed=0)
         error = ccodec.mse(np.asarray(image), q.to_array())
-    assert 20_000 < len(data) < 40_000  # rANS (auto) ~22.5 KB, zstd ~34 KB
+    assert 15_000 < len(data) < 40_000  # context (auto) ~19.9 KB, rANS ~22.8 KB, zstd ~34 KB
     assert error < 0.0019
 
 
