@@ -4,10 +4,6 @@
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
 from libc.stdlib cimport malloc, realloc, free
 
-ctypedef fused label_t:
-    uint8_t
-    uint16_t
-
 # Probabilities are P(bit = 0) in 1/65536, kept in [PROB_MIN, PROB_MAX] by the update itself.
 DEF PROB_INIT = 32768
 DEF PROB_MIN = 32

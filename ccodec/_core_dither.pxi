@@ -2,10 +2,6 @@
 
 from libc.stdlib cimport calloc, free, malloc, realloc
 
-ctypedef fused label_t:
-    unsigned char
-    unsigned short
-
 # The four shares of an error, each exact in float32 as the textbook loop multiplies them.
 DEF _FS_RIGHT = 0.4375
 DEF _FS_BELOW_LEFT = 0.1875
