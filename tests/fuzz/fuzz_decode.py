@@ -6,9 +6,9 @@ restricted to the CCZ plugin may raise only ``OSError`` (and Pillow's own
 must also survive a re-encode unchanged and give Pillow the same pixels.
 
 Each input is tried as it is and once more "fixed up": payload length, header
-CRC-32 and the payload's checksum (zstd's, or the CRC-32 after a rANS stream)
-recomputed, so that mutations reach the rules behind the checksums instead of
-stopping at them.
+CRC-32 and the payload's checksum (zstd's, or the CRC-32 after a rANS or
+context stream) recomputed, so that mutations reach the rules behind the
+checksums instead of stopping at them.
 
     pip install atheris
     python tests/fuzz/fuzz_decode.py /tmp/ccz-corpus formats/conformance/valid \\
@@ -36,7 +36,7 @@ with atheris.instrument_imports():
     from PIL import Image
 
     import ccodec
-    from ccodec.ccz import SIGNATURE, encode_quantized
+    from ccodec.ccz import CODING_CONTEXT, CODING_RANS, SIGNATURE, encode_quantized
 
 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
 
@@ -87,7 +87,7 @@ def _fixed_up(data: bytes) -> bytes | None:
     struct.pack_into("<Q", out, 32, len(out) - payload_at)
     struct.pack_into("<I", out, crc_at, zlib.crc32(out[:crc_at]))
     payload = bytes(out[payload_at:])
-    if out[26] == 1 and len(payload) >= 4:  # rANS: the stream, then its CRC-32
+    if out[26] in (CODING_RANS, CODING_CONTEXT) and len(payload) >= 4:  # a stream, then its CRC-32
         stream = payload[:-4]
         return bytes(out[:payload_at]) + stream + struct.pack("<I", zlib.crc32(stream))
     return bytes(out[:payload_at]) + _fix_checksum(payload)
