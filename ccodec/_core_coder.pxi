@@ -196,9 +196,25 @@ cdef inline int _literal_class(const uint8_t *pos_row, Context *c) noexcept nogi
     return _bit_length(pos_row[c.cand[1]])
 
 
+cdef _check_tables(Py_ssize_t width, Py_ssize_t k, const uint8_t[:, ::1] order,
+                   const uint8_t[:, ::1] pos, uint16_t[::1] prob, uint8_t[::1] count):
+    """ValueError unless the tables are as large as the loops index them: a wrong caller, not
+    a file, could otherwise make them read or write past an array."""
+    cdef Py_ssize_t contexts = FLAG_CONTEXTS + (
+        LITERAL_CLASSES * (EXP_NODES + MANT_NODES) if k <= 256 else 2 * 256 * 256)
+    if not 1 <= k <= 65536 or width < 1:
+        raise ValueError(f"k={k}, width={width}: out of range")
+    if k <= 256 and (order.shape[0] < k or order.shape[1] < k
+                     or pos.shape[0] < k or pos.shape[1] < k):
+        raise ValueError(f"distance tables smaller than {k} x {k}")
+    if prob.shape[0] < contexts or count.shape[0] < contexts:
+        raise ValueError(f"probability tables smaller than {contexts}")
+
+
 def context_encode(const label_t[:, ::1] labels, Py_ssize_t k, const uint8_t[:, ::1] order,
                    const uint8_t[:, ::1] pos, uint16_t[::1] prob, uint8_t[::1] count):
     """The coder's stream for `labels` (all < k), with tables made by ccodec.coder."""
+    _check_tables(labels.shape[1], k, order, pos, prob, count)
     cdef Py_ssize_t height = labels.shape[0], width = labels.shape[1]
     cdef Py_ssize_t x, y
     cdef Encoder e
@@ -312,6 +328,9 @@ def context_decode(const uint8_t[::1] stream, label_t[:, ::1] labels, Py_ssize_t
     """Decode `stream` into `labels` (H, W); returns 0, or the error code of the first fault
     (ERR_RANK: a rank beyond the palette, ERR_LITERAL: an index >= k, ERR_LENGTH: the stream
     is not exactly the bytes the decoding consumed) and the row where it was found."""
+    _check_tables(labels.shape[1], k, order, pos, prob, count)
+    if esc.shape[0] < 2 * labels.shape[1]:
+        raise ValueError(f"escape rows of {esc.shape[0]} bytes for a width of {labels.shape[1]}")
     cdef Py_ssize_t height = labels.shape[0], width = labels.shape[1]
     cdef Py_ssize_t x, y
     cdef Decoder d

@@ -196,3 +196,21 @@ def test_decode_memory_is_the_index_array():
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert peak < q.width * q.height + (512 << 10)  # the index array, and tables from K alone
+
+
+def test_the_compiled_loops_refuse_tables_smaller_than_they_index():
+    # coder.py always sizes them right; a wrong caller must get an error, not memory damage.
+    from ccodec import _core
+
+    palette = np.array([[0], [255]], np.uint8)
+    labels = np.zeros((2, 3), np.uint8)
+    stream = coder.encode_labels(labels, palette)
+    order, position, prob, count = coder._tables(palette)
+    view = np.frombuffer(stream, np.uint8)
+    out = np.empty((2, 3), np.uint8)
+    with pytest.raises(ValueError, match="escape rows"):
+        _core.context_decode(view, out, 2, order, position, prob, count, np.zeros(5, np.uint8))
+    with pytest.raises(ValueError, match="probability tables"):
+        _core.context_decode(view, out, 2, order, position, prob[:10], count, np.zeros(6, np.uint8))
+    with pytest.raises(ValueError, match="distance tables"):
+        _core.context_encode(labels, 2, order[:1], position, prob, count)
