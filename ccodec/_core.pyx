@@ -16,3 +16,4 @@ ctypedef fused label_t:
 
 include "_core_dither.pxi"
 include "_core_coder.pxi"
+include "_core_palette.pxi"
