@@ -104,7 +104,7 @@ def encode_file(job: Job) -> FileResult:
         return FileResult("failed", str(exc))
     except MemoryError:
         return FileResult("failed", f"{job.source}: out of memory encoding it")
-    except Exception as exc:  # a bug or MemoryError on one file must not stop the rest
+    except Exception as exc:  # a bug on one file must not stop the rest
         return FileResult("failed", f"{job.source}: unexpected {type(exc).__name__}: {exc}")
 
 

@@ -595,7 +595,7 @@ def _encode_zstd(labels: np.ndarray, palette: np.ndarray, bits: int, level: int)
     return compressor.compress(_pack_rows(labels, bits))
 
 
-def _decode_zstd(payload: memoryview, header: Header) -> np.ndarray:
+def _decode_zstd(payload: memoryview, header: Header, palette: np.ndarray) -> np.ndarray:
     return _unpack_rows(_decompress(payload, header.raw_size), header)
 
 
@@ -659,7 +659,7 @@ def _encode_rans(labels: np.ndarray, palette: np.ndarray, bits: int, level: int)
     return None if stream is None else stream + _CRC.pack(zlib.crc32(stream))
 
 
-def _decode_rans(payload: memoryview, header: Header) -> np.ndarray:
+def _decode_rans(payload: memoryview, header: Header, palette: np.ndarray) -> np.ndarray:
     stream = payload[: -_CRC.size]
     (stored_crc,) = _CRC.unpack_from(payload, len(stream))
     if zlib.crc32(stream) != stored_crc:  # rule 20
@@ -703,11 +703,7 @@ def _context_bounds(header: Header) -> tuple[int, int]:
 # -- the coding table ----------------------------------------------------------------
 
 _ENCODERS = {"zstd": _encode_zstd, "rans": _encode_rans, "context": _encode_context}
-_DECODERS = {
-    CODING_ZSTD: lambda payload, header, palette: _decode_zstd(payload, header),
-    CODING_RANS: lambda payload, header, palette: _decode_rans(payload, header),
-    CODING_CONTEXT: _decode_context,
-}
+_DECODERS = {CODING_ZSTD: _decode_zstd, CODING_RANS: _decode_rans, CODING_CONTEXT: _decode_context}
 _PAYLOAD_BOUNDS = {
     CODING_ZSTD: _zstd_bounds,
     CODING_RANS: _rans_bounds,

@@ -211,7 +211,12 @@ class Quantized:
                 f"labels must be an (H, W) integer array, not {labels.dtype} "
                 f"of shape {labels.shape}."
             )
-        if labels.size and (labels.min() < 0 or labels.max() >= self.k):
+        # Unsigned labels need no lower bound, nor an upper one when their dtype cannot exceed K.
+        signed = np.issubdtype(labels.dtype, np.signedinteger)
+        can_exceed = signed or np.iinfo(labels.dtype).max >= self.k
+        if labels.size and (
+            (signed and labels.min() < 0) or (can_exceed and labels.max() >= self.k)
+        ):
             raise OptionError(f"labels must lie in 0..{self.k - 1}.")
         if labels.dtype not in (np.uint8, np.uint16):
             labels = labels.astype(label_dtype(self.k))
