@@ -34,8 +34,9 @@ from .errors import (
 )
 from .images import open_image, to_pixels
 from .metrics import bits_per_pixel, mse, psnr
+from .model import MAX_COLORS, Quantized
 from .pillow_plugin import register
-from .quantize import MAX_COLORS, Quantized, quantize
+from .quantize import quantize
 from .target import TargetQuantized, quantize_to_target
 
 try:

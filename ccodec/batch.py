@@ -24,8 +24,8 @@ from .codec import encode_image, with_metadata
 from .errors import CczError, OptionError
 from .images import STDIN, open_image, to_pixels
 from .metrics import bits_per_pixel, mse, psnr
+from .model import Quantized
 from .output import check_output, write_atomic
-from .quantize import Quantized
 from .target import quantize_to_target
 from .workers import ProcessRun, Run
 

@@ -26,7 +26,7 @@ from .errors import (
     TruncatedError,
     UnsupportedError,
 )
-from .quantize import MODES, Quantized, label_dtype
+from .model import MODES, Quantized, label_dtype
 from .zstdframe import decompress_exact
 
 __all__ = [

@@ -43,11 +43,12 @@ from .dither import METHODS as DITHER_METHODS
 from .errors import CczError, FormatError, OptionError
 from .images import STDIN, open_image, open_input, read_all, to_pixels
 from .interrupts import Terminated, ignore_interrupts, terminate_as_interrupt
+from .model import MAX_COLORS, MODES, Quantized
 from .output import check_output, write_atomic
 from .plot import FORMATS as PLOT_FORMATS
 from .plot import plot_sweep, require_matplotlib
 from .progress import progress
-from .quantize import MAX_COLORS, MODES, SPACES, Quantized
+from .quantize import SPACES
 from .report import CczInfo, Sweep, ccz_info, hex_color, sweep
 from .safetext import safe_text
 from .sheet import contact_sheet

@@ -12,7 +12,8 @@ from .ccz import encode_quantized
 from .dither import METHODS, dither
 from .errors import OptionError
 from .images import metadata, profile_fits, to_pixels
-from .quantize import Quantized, quantize, validate_space
+from .model import Quantized
+from .quantize import quantize, validate_space
 
 __all__ = ["encode", "encode_image", "with_metadata"]
 

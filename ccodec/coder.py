@@ -14,7 +14,7 @@ import numpy as np
 
 from . import _core
 from .errors import CorruptError, OptionError
-from .quantize import label_dtype
+from .model import label_dtype
 
 __all__ = ["MIN_STREAM", "decode_labels", "encode_labels", "max_stream_size"]
 

@@ -36,7 +36,8 @@ import numpy as np
 
 from . import _core
 from .errors import OptionError
-from .quantize import MAX_COLORS, _validate_pixels, label_dtype
+from .model import MAX_COLORS, label_dtype
+from .validate import check_pixels
 
 __all__ = ["METHODS", "dither"]
 
@@ -44,7 +45,7 @@ __all__ = ["METHODS", "dither"]
 METHODS = ("none", "floyd-steinberg", "ordered")
 
 # Distance blocks of this many float32 elements stay in cache, and OpenBLAS
-# runs products this small on one thread (see quantize._CHUNK_ELEMENTS).
+# runs products this small on one thread (see kmeans.nearest.CHUNK_ELEMENTS).
 _CHUNK_ELEMENTS = 1 << 16
 # Distance chunks have at least this many rows (at K = 65,536 one row a chunk
 # would spend its time in Python).
@@ -68,7 +69,7 @@ def dither(pixels: np.ndarray, palette: np.ndarray, method: str = "floyd-steinbe
     >>> dither(img, np.array([[0, 0, 0], [255, 255, 255]], np.uint8), "none")
     array([[0, 1]], dtype=uint8)
     """
-    pixels = _validate_pixels(pixels)
+    pixels = check_pixels(pixels)
     palette = _validate_palette(palette, pixels.shape[2])
     if method == "none":
         return _nearest(pixels.reshape(-1, pixels.shape[2]), palette).reshape(pixels.shape[:2])

@@ -33,7 +33,7 @@ from .ccz import (
 )
 from .codec import encode
 from .errors import CczError
-from .quantize import BYTE_PALETTE_SIZE, pillow_info
+from .model import BYTE_PALETTE_SIZE, pillow_info
 
 __all__ = ["CczImageFile", "register"]
 

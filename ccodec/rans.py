@@ -25,7 +25,7 @@ import numpy as np
 import zstandard
 
 from .errors import CorruptError, LimitError, OptionError, TruncatedError
-from .quantize import label_dtype
+from .model import label_dtype
 from .zstdframe import decompress_exact
 
 __all__ = ["MAX_K", "decode_labels", "encode_labels"]

@@ -21,7 +21,7 @@ from .ccz import DEFAULT_MAX_PIXELS, decode, read_header
 from .codec import encode_image
 from .errors import CczError, OptionError
 from .metrics import bits_per_pixel, mse, psnr
-from .quantize import MODES, Quantized
+from .model import MODES, Quantized
 from .writers import get_writer
 
 __all__ = ["SCHEMA", "CczInfo", "KRow", "Sweep", "ccz_info", "hex_color", "k_table", "sweep"]

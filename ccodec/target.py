@@ -18,7 +18,7 @@ answer, where the log-log line through them does (the estimate's noise, a
 few per cent, is a K or two at K near 50).
 
 Work is reused in four ways: the image's colour histogram is made once
-and every full run is quantize's own computation from it (`_quantize_colors`,
+and every full run is quantize's own computation from it (`quantize_colors`,
 its error summed over the distinct colours, not the pixels); estimates are
 cached by K; full runs are cached by K; and the one that meets the target at
 the returned K is the result (only its pixel labels are looked up at the end).
@@ -39,20 +39,11 @@ from typing import Any
 import numpy as np
 
 from .errors import OptionError
-from .quantize import (
-    _DEFAULT_TOL,
-    _SPLIT_ABOVE,
-    MAX_COLORS,
-    Quantized,
-    _histogram,
-    _pixel_labels,
-    _quantize_colors,
-    _split_centers,
-    _unpack,
-    _validate_int,
-    _validate_pixels,
-    validate_space,
-)
+from .kmeans.histogram import histogram, pixel_labels, unpack
+from .kmeans.seeding import SPLIT_ABOVE, split_centers
+from .model import MAX_COLORS, Quantized
+from .quantize import DEFAULT_TOL, quantize_colors, validate_space
+from .validate import check_int, check_pixels
 
 __all__ = ["TargetQuantized", "quantize_to_target"]
 
@@ -120,11 +111,11 @@ def quantize_to_target(
     >>> q.k, q.mse, q.reached
     (3, 0.0, True)
     """
-    pixels = _validate_pixels(pixels)
+    pixels = check_pixels(pixels)
     target = _target_mse(max_mse, min_psnr)
-    seed = _validate_int("seed", seed, 0, None)
-    max_iter = _validate_int("max_iter", max_iter, 1, None)
-    k_max = _validate_int("k_max", k_max, 1, MAX_COLORS)
+    seed = check_int("seed", seed, 0, None)
+    max_iter = check_int("max_iter", max_iter, 1, None)
+    k_max = check_int("k_max", k_max, 1, MAX_COLORS)
     options = {"seed": seed, "max_iter": max_iter, "space": validate_space(space)}
     return _quantize_to_target(pixels, target, options, k_max)
 
@@ -152,8 +143,8 @@ def _quantize_to_target(
     # Every full run is quantize's own computation after its histogram,
     # which is made once here (5-10 ms of a 20-60 ms run at small K).
     height, width, channels = pixels.shape
-    keys, unique_keys, counts = _histogram(pixels.reshape(-1, channels))
-    colors = _unpack(unique_keys, channels)
+    keys, unique_keys, counts = histogram(pixels.reshape(-1, channels))
+    colors = unpack(unique_keys, channels)
     wide = colors.astype(np.int64)  # exact squared differences for the error
     runs: dict[int, tuple[np.ndarray, np.ndarray, float]] = {}
     order: list[tuple[int, float]] = []
@@ -164,8 +155,8 @@ def _quantize_to_target(
         k = min(k, colours[0])
         if k not in runs:
             rng = np.random.default_rng(options["seed"])
-            palette, labels = _quantize_colors(
-                unique_keys, colors, counts, k, rng, options["max_iter"], _DEFAULT_TOL,
+            palette, labels = quantize_colors(
+                unique_keys, colors, counts, k, rng, options["max_iter"], DEFAULT_TOL,
                 options["space"],
             )  # fmt: skip
             error = _histogram_mse(wide, counts, palette[labels], pixels.size)
@@ -181,7 +172,7 @@ def _quantize_to_target(
     else:
         found = _find(full, _Estimate(pixels), target, k_max, colours)
     palette, labels, error = runs[found]
-    labels = _pixel_labels(keys, unique_keys, labels, channels).reshape(height, width)
+    labels = pixel_labels(keys, unique_keys, labels, channels).reshape(height, width)
     return TargetQuantized(
         palette,
         labels,
@@ -275,7 +266,7 @@ class _Estimate:
     its colours merged into bins of their top bits (as quantize's coarse
     levels): the coarsest level with at least _ESTIMATE_BINS bins and
     _BINS_PER_CLUSTER per cluster. The level's first K greedy k-means++
-    centres (`_GrowingStart`; quantize's split start above _SPLIT_ABOVE) and
+    centres (`_GrowingStart`; quantize's split start above SPLIT_ABOVE) and
     at most _ESTIMATE_STEPS plain Lloyd steps on the bins' means give the error,
     plus the fixed error of replacing each colour by its bin's mean, times
     K^-_DRIFT. It runs in RGB whatever the space and tracks quantize's error
@@ -286,8 +277,8 @@ class _Estimate:
         height, width, channels = pixels.shape
         step = max(1, math.ceil(math.sqrt(height * width / _SAMPLE_PIXELS)))
         flat = np.ascontiguousarray(pixels[::step, ::step]).reshape(-1, channels)
-        _, self.keys, counts = _histogram(flat)
-        self.colors = _unpack(self.keys, channels).astype(np.float64) / 255
+        _, self.keys, counts = histogram(flat)
+        self.colors = unpack(self.keys, channels).astype(np.float64) / 255
         self.weights = counts.astype(np.float64)
         self.values = flat.size
         self.levels: list[tuple[int, np.ndarray]] = []
@@ -333,10 +324,10 @@ class _Estimate:
             # the binning error is left (and no start can place K centres).
             error = 0.0
             if k < len(points):
-                if k > _SPLIT_ABOVE:
+                if k > SPLIT_ABOVE:
                     # Greedy k-means++ is K passes over the points (26.6 s at
                     # K = 8000): the split start, as quantize uses there.
-                    centers = _split_centers(points, weights, k)
+                    centers = split_centers(points, weights, k)
                 else:
                     centers = self._start(index).centers(k)
                 error = _lloyd_error(points, weights, centers, _ESTIMATE_STEPS)

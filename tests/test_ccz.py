@@ -32,7 +32,7 @@ from ccodec.errors import (
     TruncatedError,
     UnsupportedError,
 )
-from ccodec.quantize import Quantized
+from ccodec.model import Quantized
 
 # The worked example of formats/ccz.md: black, red, blue; indices [[0, 1], [2, 0]].
 EXAMPLE = Quantized(

@@ -15,7 +15,7 @@ from PIL import Image
 
 from ccodec.ccz import HEADER_SIZE, SIGNATURE, decode, encode_quantized, read_header
 from ccodec.errors import CczError
-from ccodec.quantize import Quantized
+from ccodec.model import Quantized
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -27,7 +27,7 @@ from pathlib import PurePath
 from typing import Any, BinaryIO
 
 from ..errors import CczError, OptionError, OutputError
-from ..quantize import Quantized
+from ..model import Quantized
 
 __all__ = [
     "ENTRY_POINT_GROUP",

@@ -7,7 +7,7 @@ from typing import BinaryIO
 from PIL import Image
 
 from ..errors import OptionError
-from ..quantize import Quantized
+from ..model import Quantized
 from ._palette import icc_profile, plain_image
 
 DEFAULT_QUALITY = 90

@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image, ImageFile
 
 from ..errors import OptionError, OutputError
-from ..quantize import Quantized
+from ..model import Quantized
 from ._palette import icc_profile, palette_image, plain_image
 
 # Formats saved as a palette first: a GIF saved from RGB is re-quantized by Pillow.

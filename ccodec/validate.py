@@ -1,0 +1,48 @@
+"""Argument checks the public functions share, each with one message style."""
+
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+
+from .errors import OptionError
+
+__all__ = ["check_int", "check_pixels"]
+
+
+def check_int(name: str, value: object, low: int, high: int | None = None) -> int:
+    """`value` as an int if it is an integer (not a bool) in low..high, else an OptionError.
+
+    >>> check_int("k", 3, 1, 16)
+    3
+    >>> check_int("k", 0, 1, 16)
+    Traceback (most recent call last):
+    ccodec.errors.OptionError: k=0 should be in 1..16.
+    """
+    if isinstance(value, bool):
+        raise OptionError(f"{name}={value!r} should be an integer.")
+    try:
+        value = operator.index(value)
+    except TypeError:
+        raise OptionError(f"{name}={value!r} should be an integer.") from None
+    if value < low or (high is not None and value > high):
+        bounds = f">= {low}" if high is None else f"in {low}..{high}"
+        raise OptionError(f"{name}={value} should be {bounds}.")
+    return value
+
+
+def check_pixels(pixels: object) -> np.ndarray:
+    """`pixels` as a contiguous (H, W, C) uint8 array, C in 1..4, else an OptionError."""
+    array = np.asarray(pixels)
+    if array.dtype != np.uint8:
+        raise OptionError(f"pixels must be uint8, not {array.dtype}.")
+    if array.ndim == 2:
+        array = array[..., None]
+    if array.ndim != 3 or not 1 <= array.shape[2] <= 4:
+        raise OptionError(
+            f"pixels must have shape (H, W) or (H, W, C) with C in 1..4, not {np.shape(pixels)}."
+        )
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        raise OptionError(f"pixels must not be empty, got shape {np.shape(pixels)}.")
+    return np.ascontiguousarray(array)
