@@ -42,6 +42,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import InputError, OptionError
 from .native_stderr import captured_stderr, summary
+from .validate import check_int
 
 __all__ = [
     "STDIN",
@@ -155,8 +156,8 @@ def open_image(
     command: what C decoders (libtiff) write to file descriptor 2 while
     reading goes into a note, or into the error when reading fails.
     """
-    if frame is not None and (isinstance(frame, bool) or not isinstance(frame, int) or frame < 0):
-        raise OptionError(f"frame={frame!r} must be an int >= 0.")
+    if frame is not None:
+        frame = check_int("frame", frame, 0)
     path = Path(path)
     read = open_input(path) if data is None else contextlib.nullcontext(io.BytesIO(data))
     with read as fp, captured_stderr(capture_stderr) as decoder_lines:

@@ -22,6 +22,7 @@ from .codec import encode_image
 from .errors import CczError, OptionError
 from .metrics import bits_per_pixel, mse, psnr
 from .model import MODES, Quantized
+from .validate import check_int
 from .writers import get_writer
 
 __all__ = ["SCHEMA", "CczInfo", "KRow", "Sweep", "ccz_info", "hex_color", "k_table", "sweep"]
@@ -124,8 +125,7 @@ def sweep(
     ks = tuple(ks)
     if not ks:
         raise OptionError("no K values to try.")
-    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
-        raise OptionError(f"jobs={jobs!r} should be an integer >= 1.")
+    jobs = check_int("jobs", jobs, 1)
     if pixels.ndim != 3:
         raise OptionError(f"pixels of shape {pixels.shape} should be (H, W, C).")
     options = {"seed": seed, "max_iter": max_iter, "level": level, "input_bytes": input_bytes}

@@ -11,25 +11,31 @@ from .errors import OptionError
 __all__ = ["check_int", "check_pixels"]
 
 
-def check_int(name: str, value: object, low: int, high: int | None = None) -> int:
+def check_int(
+    name: str, value: object, low: int, high: int | None = None, *, scope: str = ""
+) -> int:
     """`value` as an int if it is an integer (not a bool) in low..high, else an OptionError.
+
+    `scope` ends the message (" for JPEG"): every integer option fails in these words.
 
     >>> check_int("k", 3, 1, 16)
     3
     >>> check_int("k", 0, 1, 16)
     Traceback (most recent call last):
-    ccodec.errors.OptionError: k=0 should be in 1..16.
+    ccodec.errors.OptionError: k=0 should be an integer in 1..16.
     """
-    if isinstance(value, bool):
-        raise OptionError(f"{name}={value!r} should be an integer.")
-    try:
-        value = operator.index(value)
-    except TypeError:
-        raise OptionError(f"{name}={value!r} should be an integer.") from None
-    if value < low or (high is not None and value > high):
-        bounds = f">= {low}" if high is None else f"in {low}..{high}"
-        raise OptionError(f"{name}={value} should be {bounds}.")
-    return value
+    shown: object = repr(value)
+    if not isinstance(value, bool):
+        try:
+            number = operator.index(value)
+        except TypeError:
+            pass
+        else:
+            if number >= low and (high is None or number <= high):
+                return number
+            shown = number
+    bounds = f">= {low}" if high is None else f"in {low}..{high}"
+    raise OptionError(f"{name}={shown} should be an integer {bounds}{scope}.")
 
 
 def check_pixels(pixels: object) -> np.ndarray:
