@@ -106,7 +106,7 @@ class Header:
     k: int
     channels: int
     bits: int
-    compression: int  # the payload coding id (`CODINGS`); its 1.0 name
+    coding_id: int  # the payload coding (`CODINGS`); the spec's byte 26, named compression in 1.0
     filter: int
     required_flags: int
     optional_flags: int
@@ -119,7 +119,7 @@ class Header:
     @property
     def coding(self) -> str:
         """The payload coding's name: ``"zstd"``, ``"rans"`` or ``"context"``."""
-        return next(name for name, value in CODINGS.items() if value == self.compression)
+        return next(name for name, value in CODINGS.items() if value == self.coding_id)
 
     @property
     def has_metadata(self) -> bool:
@@ -417,9 +417,9 @@ def _validate_header(h: Header, max_pixels: int | None) -> None:
         raise CorruptError("invalid palette size K=0: must be at least 1")
     if h.k > 1 << h.bits:
         raise CorruptError(f"K={h.k} does not fit in {h.bits} bits per index")
-    if h.compression not in _DECODERS:
-        raise UnsupportedError(f"unknown payload coding {h.compression}")
-    if h.compression == CODING_RANS and h.width > MAX_RANS_WIDTH:
+    if h.coding_id not in _DECODERS:
+        raise UnsupportedError(f"unknown payload coding {h.coding_id}")
+    if h.coding_id == CODING_RANS and h.width > MAX_RANS_WIDTH:
         raise UnsupportedError(
             f"rANS coding of an image {h.width:,} pixels wide: version 1.1 defines it "
             f"up to {MAX_RANS_WIDTH:,}"
@@ -434,7 +434,7 @@ def _validate_header(h: Header, max_pixels: int | None) -> None:
             f"image is {h.width}x{h.height} = {h.width * h.height:,} pixels, above the "
             f"limit of {max_pixels:,} (raise it with max_pixels / --max-pixels)"
         )
-    low, high = _PAYLOAD_BOUNDS[h.compression](h)
+    low, high = _PAYLOAD_BOUNDS[h.coding_id](h)
     if not low <= h.payload_length <= high:
         raise CorruptError(
             f"payload length {h.payload_length} is impossible for a {h.width}x{h.height} "
@@ -567,7 +567,7 @@ def decode(data: bytes, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Quant
     view = _byte_view(data)
     header, palette, info = read_container(view, max_pixels=max_pixels)
     try:
-        labels = _DECODERS[header.compression](view[header.payload_offset :], header, palette)
+        labels = _DECODERS[header.coding_id](view[header.payload_offset :], header, palette)
     except MemoryError:
         # Reachable only with max_pixels raised or None: the caller's limit is the cure.
         raise LimitError(

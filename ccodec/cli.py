@@ -562,7 +562,7 @@ def _files(count: int) -> str:
 
 def _echo_under_bar(text: str, *, err: bool, bar: bool) -> None:
     """Print a line (escaped: it names a file) while a progress bar may be drawn on stderr."""
-    if bar:  # clear the bar's line first
+    if bar:  # clear the bar's line first (ANSI erase-in-line: click.style has no such code)
         click.echo("\r\x1b[K", nl=False, err=True)
     click.echo(safe_text(text), err=err)
 
@@ -1001,4 +1001,4 @@ def _swatch(entry: tuple[int, ...], mode: str, *, color: bool) -> str:
     if not color:
         return text
     red, green, blue = (entry[:1] * 3) if mode in ("L", "LA") else entry[:3]
-    return f"\x1b[48;2;{red};{green};{blue}m  \x1b[0m {text}"
+    return click.style("  ", bg=(red, green, blue)) + " " + text
