@@ -18,7 +18,7 @@ except ImportError as exc:
         "source with a C compiler present: pip install ."
     ) from None
 from .ccz import DEFAULT_MAX_PIXELS, Header, decode, encode_quantized, read_header
-from .codec import encode, encode_image
+from .encoder import encode, encode_image
 from .errors import (
     CczError,
     ChecksumError,

@@ -27,7 +27,6 @@ from PIL import Image
 
 from . import __version__, ccz
 from .batch import (
-    EncodeOptions,
     FileResult,
     Job,
     dask_client,
@@ -40,6 +39,7 @@ from .ccz import CODINGS, DEFAULT_MAX_PIXELS, HEADER_SIZE, SIGNATURE, read_heade
 from .cluster import DEFAULT_TIMEOUT as DEFAULT_SCHEDULER_TIMEOUT
 from .cluster import check_address
 from .dither import METHODS as DITHER_METHODS
+from .encoder import EncodeOptions
 from .errors import CczError, FormatError, OptionError
 from .images import STDIN, open_image, open_input, read_all, to_pixels
 from .interrupts import Terminated, ignore_interrupts, terminate_as_interrupt
@@ -399,7 +399,6 @@ def encode(
         level=level,
         strip=strip,
         coding=coding,
-        frame=frame,
         stretch=stretch,
     )
     if output_dir is None:
@@ -412,14 +411,14 @@ def encode(
         _refuse_options(
             ctx, ["-j", "--scheduler", "--scheduler-timeout"], "several files, with -o DIR"
         )
-        _encode_one_file(Job(paths[0], paths[1], options, force, skip_existing), quiet)
+        _encode_one_file(Job(paths[0], paths[1], options, force, skip_existing, frame), quiet)
         return
     if jobs > 1 and scheduler is not None:
         raise click.UsageError("give -j N or --scheduler, not both")
     inputs = expand_inputs(paths)
     outputs = plan_outputs(inputs, output_dir)
     batch = [
-        Job(str(source), str(target), options, force, skip_existing)
+        Job(str(source), str(target), options, force, skip_existing, frame)
         for source, target in zip(inputs, outputs, strict=True)
     ]
     connect = dask_client(scheduler, timeout=scheduler_timeout) if scheduler is not None else None

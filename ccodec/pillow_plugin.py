@@ -31,7 +31,7 @@ from .ccz import (
     read_container,
     read_header,
 )
-from .codec import encode
+from .encoder import encode
 from .errors import CczError
 from .model import BYTE_PALETTE_SIZE, pillow_info
 

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .ccz import DEFAULT_MAX_PIXELS, decode, read_header
-from .codec import encode_image
+from .encoder import encode_image
 from .errors import CczError, OptionError
 from .metrics import bits_per_pixel, mse, psnr
 from .model import MODES, Quantized

@@ -260,7 +260,7 @@ def test_encode_interrupted_leaves_nothing(image_file, tmp_path, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(batch, "encode_image", interrupted)
+    monkeypatch.setattr(batch, "encode_pixels", interrupted)
     result = run("encode", source, tmp_path / "o.ccz", "-k", 4)
     assert_error(result, "interrupted", code=130)
     assert sorted(os.listdir(tmp_path)) == ["in.png"]

@@ -173,14 +173,21 @@ CASES = [
 
 
 def _api(image: Image.Image, options: dict) -> bytes:
+    return ccodec.encode(image, **options)
+
+
+def _by_parts(image: Image.Image, options: dict) -> bytes:
+    """The same bytes from the steps the API joins: quantize (or the target search), then the
+    container; the generated images carry no metadata."""
     options = dict(options)
+    coding, level = options.pop("coding", "auto"), options.pop("level", None)
+    pixels = ccodec.to_pixels(image)
     if "max_mse" in options or "min_psnr" in options:
-        k_max = options.pop("k", 256)
-        coding = options.pop("coding", "auto")
-        # The generated images carry no metadata for the command line to keep.
-        q = ccodec.quantize_to_target(ccodec.to_pixels(image), k_max=k_max, **options)
-        return ccodec.encode_quantized(q, coding=coding)
-    return ccodec.encode(image, options.pop("k"), **options)
+        q = ccodec.quantize_to_target(pixels, k_max=options.pop("k", 256), **options)
+    else:
+        assert options.get("dither_method", "none") == "none"
+        q = ccodec.quantize(pixels, options.pop("k"), **options)
+    return ccodec.encode_quantized(q, level=level, coding=coding)
 
 
 def _cli_args(options: dict) -> list[str]:
@@ -200,6 +207,14 @@ def _case_id(case: tuple) -> str:
 def test_api_bytes_unchanged(case: tuple) -> None:
     mode, options, digest = case
     assert hashlib.sha256(_api(_image(mode), options)).hexdigest() == digest
+
+
+@pytest.mark.parametrize(
+    "case", [case for case in CASES if "dither_method" not in case[1]], ids=_case_id
+)
+def test_parts_give_the_same_bytes(case: tuple) -> None:
+    mode, options, digest = case
+    assert hashlib.sha256(_by_parts(_image(mode), options)).hexdigest() == digest
 
 
 @pytest.mark.parametrize("case", CASES, ids=_case_id)
