@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import struct
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import zstandard
@@ -45,6 +46,8 @@ __all__ = [
 ]
 
 SIGNATURE = b"\x89CCZ\r\n\x1a\n"
+#: What the readers take: any contiguous bytes.
+BytesLike = bytes | bytearray | memoryview
 MAJOR_VERSION = 1
 # Files of the context coding say 1.2; those that use another feature of 1.1 (16-bit
 # indices, metadata, rANS) say 1.1; the others are written exactly as 1.0 wrote them.
@@ -188,13 +191,12 @@ def encode_quantized(q: Quantized, *, level: int | None = None, coding: str = "a
     bits = bits_for(k)
     shape = Header(1, 0, HEADER_SIZE, width, height, k, channels, bits, 0, 0, 0, 0, 0)
 
-    def fits(name: str, payload: bytes | None) -> bool:
+    def fits(name: str, payload: bytes) -> bool:
         """Whether rule 14 lets a file hold `payload` (the encoder never writes what it refuses)."""
-        if payload is None:
-            return False
         low, high = _PAYLOAD_BOUNDS[CODINGS[name]](shape)
         return low <= len(payload) <= high
 
+    payloads: Mapping[str, bytes | None]
     if coding == "auto" and len(codings) > 1:
         payloads = _auto_payloads(labels, palette, bits, level, fits)
     else:
@@ -202,7 +204,7 @@ def encode_quantized(q: Quantized, *, level: int | None = None, coding: str = "a
     candidates = [
         (len(payload), CODINGS[name], payload)
         for name, payload in payloads.items()
-        if fits(name, payload)
+        if payload is not None and fits(name, payload)
     ]
     if not candidates:
         raise OptionError(f"the {coding} coding cannot hold this image within the format's bounds.")
@@ -243,13 +245,18 @@ _HIGH_LEVEL = 15
 
 
 def _auto_payloads(
-    labels: np.ndarray, palette: np.ndarray, bits: int, level: int, fits
+    labels: np.ndarray,
+    palette: np.ndarray,
+    bits: int,
+    level: int,
+    fits: Callable[[str, bytes], bool],
 ) -> dict[str, bytes]:
     """The payloads `coding="auto"` compares, cheapest trials first: zstd is not run at
     `level` when the context stream is under 0.7x a level-1 frame or 0.8x the level-9
     frame, or when, between the level-9 frame and itself, it is below the level-15 one."""
-    encode_zstd = _ENCODERS["zstd"]
-    payload = _ENCODERS["context"](labels, palette, bits, level)
+    # Looked up when called, as tests replace them; these two always give bytes.
+    encode_zstd = cast(_Encoder, _ENCODERS["zstd"])
+    payload = cast(_Encoder, _ENCODERS["context"])(labels, palette, bits, level)
     if not fits("context", payload):
         return {"zstd": encode_zstd(labels, palette, bits, level)}
     quick = encode_zstd(labels, palette, bits, _QUICK_LEVEL)
@@ -337,7 +344,7 @@ def _metadata_chunks(info: Mapping) -> bytes:
     return metadata
 
 
-def read_header(data: bytes, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Header:
+def read_header(data: BytesLike, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Header:
     """Parse and validate the fixed header of .ccz `data` (rules 1-14 of the spec).
 
     Only the header is checked: the palette, checksum and payload are left to
@@ -455,7 +462,7 @@ def _compress_bound(size: int) -> int:
 
 
 def read_container(
-    data: bytes, *, file_size: int | None = None, max_pixels: int | None = DEFAULT_MAX_PIXELS
+    data: BytesLike, *, file_size: int | None = None, max_pixels: int | None = DEFAULT_MAX_PIXELS
 ) -> tuple[Header, np.ndarray, dict]:
     """Validate all but the payload (rules 1-19): the header, the palette and its CRC-32,
     the file's length and the metadata chunks; return the header, the palette and
@@ -496,7 +503,7 @@ def read_container(
     return header, palette.reshape(header.k, header.channels).copy(), info
 
 
-def read_metadata(header: Header, data: bytes) -> dict:
+def read_metadata(header: Header, data: BytesLike) -> dict:
     """Rule 19: the metadata chunks of a file whose header and CRC are checked, as a dict.
 
     ``"icc_profile"`` maps to the profile's bytes and each text entry's key to
@@ -697,7 +704,13 @@ def _context_bounds(header: Header) -> tuple[int, int]:
 
 # -- the coding table ----------------------------------------------------------------
 
-_ENCODERS = {"zstd": _encode_zstd, "rans": _encode_rans, "context": _encode_context}
+# A coding's payload encoder: labels, palette, bits, zstd level; rANS may give up (None).
+_Encoder = Callable[[np.ndarray, np.ndarray, int, int], bytes]
+_ENCODERS: dict[str, Callable[[np.ndarray, np.ndarray, int, int], bytes | None]] = {
+    "zstd": _encode_zstd,
+    "rans": _encode_rans,
+    "context": _encode_context,
+}
 _DECODERS = {CODING_ZSTD: _decode_zstd, CODING_RANS: _decode_rans, CODING_CONTEXT: _decode_context}
 _PAYLOAD_BOUNDS = {
     CODING_ZSTD: _zstd_bounds,

@@ -65,13 +65,20 @@ DEFAULT_STATS_KS = (2, 5, 10, 20, 50)
 class _Failure(click.ClickException):
     """A one-line error on stderr and a non-zero exit status."""
 
-    def __init__(self, message: str, exit_code: int = 1) -> None:
+    def __init__(self, message: str) -> None:
         super().__init__(" ".join(message.split()))
-        self.exit_code = exit_code
 
     def show(self, file=None) -> None:
         # The message may quote a file name or a file's content.
         click.echo(f"ccodec: error: {safe_text(self.format_message())}", err=True)
+
+
+class _Interrupted(_Failure):
+    exit_code = EXIT_INTERRUPTED
+
+
+class _Terminated(_Failure):
+    exit_code = EXIT_TERMINATED
 
 
 class _Command(click.Command):
@@ -107,8 +114,8 @@ class _Cli(click.Group):
             if self.owns_process:  # on its way out: a second press must not end it by SIGINT
                 ignore_interrupts()
             if isinstance(exc, Terminated):
-                raise _Failure("terminated", EXIT_TERMINATED) from None
-            raise _Failure("interrupted", EXIT_INTERRUPTED) from None
+                raise _Terminated("terminated") from None
+            raise _Interrupted("interrupted") from None
         except MemoryError:
             task = ctx.meta.get(_TASK) or f"in ccodec {ctx.invoked_subcommand}"
             raise _Failure(f"out of memory {task}") from None
@@ -548,8 +555,9 @@ def _written_unreported(
     found = []
     for job in batch:
         now = _file_identity(job.target)
-        changed = now is not None and now != before[job.target]
-        if changed and os.path.abspath(job.target) not in listed:
+        if now is None or now == before[job.target]:
+            continue
+        if os.path.abspath(job.target) not in listed:
             line = f"{job.target}: written (interrupted before its summary)"
             found.append(FileResult("written", line, bytes_out=now[3], target=job.target))
     return found
@@ -967,7 +975,7 @@ def _print_ccz_info(path: Path, info: CczInfo) -> None:
         lines.append(("ICC profile", f"{info.icc_profile_bytes:,} bytes"))
     # One line each, and nothing a terminal would obey, whatever the text holds.
     lines += [(f"text {safe_text(key)}", safe_text(value)) for key, value in info.text]
-    if info.mse is not None:
+    if info.mse is not None and info.psnr is not None:
         lines += [("MSE", f"{info.mse:.6g}"), ("PSNR", f"{_decibels(info.psnr)} dB")]
     click.echo(f"{safe_text(path.name)}: .ccz file")
     for label, value in lines:

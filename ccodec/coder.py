@@ -58,7 +58,7 @@ def decode_labels(stream, width: int, height: int, palette: np.ndarray) -> np.nd
     if len(view) < MIN_STREAM:
         raise CorruptError(f"context stream of {len(view)} bytes: at least {MIN_STREAM} needed")
     order, position, prob, count = _tables(palette)
-    labels = np.empty((height, width), label_dtype(k))
+    labels: np.ndarray = np.empty((height, width), label_dtype(k))
     escapes = np.zeros(2 * width, np.uint8)
     error, where = _core.context_decode(view, labels, k, order, position, prob, count, escapes)
     if error == 3:

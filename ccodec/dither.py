@@ -113,7 +113,7 @@ def _nearest(points: np.ndarray, palette: np.ndarray) -> np.ndarray:
     augmented = np.ones((min(step, n), channels + 1), np.float32)
     distances = np.empty((len(augmented), len(palette)), np.float32)
     bits = distances.view(np.int32)
-    labels = np.empty(n, label_dtype(len(palette)))
+    labels: np.ndarray = np.empty(n, label_dtype(len(palette)))
     for start in range(0, n, step):
         chunk = points[start : start + step]
         rows = len(chunk)
@@ -125,7 +125,7 @@ def _nearest(points: np.ndarray, palette: np.ndarray) -> np.ndarray:
 
 def _floyd_steinberg(pixels: np.ndarray, palette: np.ndarray) -> np.ndarray:
     """The compiled textbook loop, on contiguous arrays it can trust."""
-    labels = np.empty(pixels.shape[:2], label_dtype(len(palette)))
+    labels: np.ndarray = np.empty(pixels.shape[:2], label_dtype(len(palette)))
     _core.floyd_steinberg(np.ascontiguousarray(pixels), np.ascontiguousarray(palette), labels)
     return labels
 

@@ -35,7 +35,7 @@ import sys
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -111,7 +111,7 @@ def _stdin_stream() -> BinaryIO:
     stream = sys.stdin
     if stream is None or stream.isatty():
         raise InputError("-: standard input is a terminal; pipe an image in, or name a file")
-    return getattr(stream, "buffer", stream)
+    return cast(BinaryIO, getattr(stream, "buffer", stream))  # a TextIO's bytes beneath it
 
 
 # What Pillow's openers and decoders raise on damaged or unsupported files,

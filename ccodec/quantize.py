@@ -27,6 +27,7 @@ to white. Grey images cluster on OKLab L alone (a = b = 0 for every grey).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 import numpy as np
 
@@ -110,7 +111,7 @@ def quantize(
         raise OptionError(f"tol={tol!r} should be a number in [0, 1).")
     space = validate_space(space)
     if seed is None:
-        seed = int(np.random.SeedSequence().entropy % (1 << 32))
+        seed = cast(int, np.random.SeedSequence().entropy) % (1 << 32)  # an int when not given
     else:
         seed = check_int("seed", seed, 0, None)
 

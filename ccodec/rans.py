@@ -400,10 +400,10 @@ def _word_stream(words: list, lanes: list, tags: list, rows: int, band: int, pha
     sizes = [len(a) for a in lanes]
     top = (max(tags) + 1) * rows + int(lane_key.max())
     key_type = np.int32 if top < 1 << 31 else np.int64  # half the sorting time
-    keys = np.concatenate(lanes).astype(key_type)
+    keys: np.ndarray = np.concatenate(lanes).astype(key_type)
     lanes.clear()
     keys[...] = lane_key[keys]
-    keys += np.repeat(np.array(tags, key_type) * key_type(rows), sizes)
+    keys += np.repeat(np.array(tags, key_type) * rows, sizes)
     order = np.argsort(keys, kind="stable")  # runs of ascending keys: faster than quicksort
     del keys
     low = np.concatenate(words)

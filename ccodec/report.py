@@ -217,19 +217,23 @@ def _measure(
         ratio_raw=pixels.size / ccz_bytes,
         ratio_input=None if input_bytes is None else input_bytes / ccz_bytes,
         png8_bytes=_written_size(q, "png"),
-        webp_lossless_bytes=_written_size(q, "webp"),
+        webp_lossless_bytes=_webp_size(q),
     )
     return row, q
 
 
-def _written_size(q: Quantized, writer_name: str) -> int | None:
-    """Bytes of `q` as the named writer writes it (what `ccodec decode` makes); None if it can't."""
+def _written_size(q: Quantized, writer_name: str) -> int:
+    """Bytes of `q` as the named writer writes it (what `ccodec decode` makes)."""
     buffer = io.BytesIO()
+    get_writer(writer_name).write(q, buffer)
+    return buffer.tell()
+
+
+def _webp_size(q: Quantized) -> int | None:
     try:
-        get_writer(writer_name).write(q, buffer)
+        return _written_size(q, "webp")
     except CczError:  # no WebP in this Pillow, or an image too large for WebP
         return None
-    return buffer.tell()
 
 
 def _finite(value: float) -> float | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import operator
+from typing import SupportsIndex
 
 import numpy as np
 
@@ -25,15 +26,11 @@ def check_int(
     ccodec.errors.OptionError: k=0 should be an integer in 1..16.
     """
     shown: object = repr(value)
-    if not isinstance(value, bool):
-        try:
-            number = operator.index(value)
-        except TypeError:
-            pass
-        else:
-            if number >= low and (high is None or number <= high):
-                return number
-            shown = number
+    if isinstance(value, SupportsIndex) and not isinstance(value, bool):
+        number = operator.index(value)
+        if number >= low and (high is None or number <= high):
+            return number
+        shown = number
     bounds = f">= {low}" if high is None else f"in {low}..{high}"
     raise OptionError(f"{name}={shown} should be an integer {bounds}{scope}.")
 
@@ -41,14 +38,15 @@ def check_int(
 def check_pixels(pixels: object) -> np.ndarray:
     """`pixels` as a contiguous (H, W, C) uint8 array, C in 1..4, else an OptionError."""
     array = np.asarray(pixels)
+    shape = array.shape
     if array.dtype != np.uint8:
         raise OptionError(f"pixels must be uint8, not {array.dtype}.")
     if array.ndim == 2:
         array = array[..., None]
     if array.ndim != 3 or not 1 <= array.shape[2] <= 4:
         raise OptionError(
-            f"pixels must have shape (H, W) or (H, W, C) with C in 1..4, not {np.shape(pixels)}."
+            f"pixels must have shape (H, W) or (H, W, C) with C in 1..4, not {shape}."
         )
     if array.shape[0] == 0 or array.shape[1] == 0:
-        raise OptionError(f"pixels must not be empty, got shape {np.shape(pixels)}.")
+        raise OptionError(f"pixels must not be empty, got shape {shape}.")
     return np.ascontiguousarray(array)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 
 from .lloyd import LloydState, plain_lloyd_batch
@@ -32,7 +34,9 @@ def best_of_restarts(
         # All runs' Lloyd steps at once: on a few hundred points each step
         # is mostly per-call overhead, paid once instead of once per run.
         starts = kmeans_plusplus(points, weights, k, rng, restarts)
-        found = zip(*plain_lloyd_batch(points, weights, starts, max_iter), strict=True)
+        found: Iterable[tuple[np.ndarray, float]] = zip(
+            *plain_lloyd_batch(points, weights, starts, max_iter), strict=True
+        )
     else:
         found = (_rough_run(points, weights, k, rng, max_iter) for _ in range(restarts))
     runs: list[tuple[float, np.ndarray]] = []

@@ -84,7 +84,7 @@ def split_centers(points: np.ndarray, weights: np.ndarray, k: int) -> np.ndarray
         means = sums / totals[:, None]
         if count == k:
             return means.astype(np.float32)
-        spread = np.stack([np.bincount(labels, q, count) for q in squares], axis=1)
+        spread: np.ndarray = np.stack([np.bincount(labels, q, count) for q in squares], axis=1)
         spread -= sums * means
         # A single point has no spread, whatever rounding says.
         spread[np.bincount(labels, minlength=count) < 2] = 0
