@@ -81,8 +81,28 @@ class _Terminated(_Failure):
     exit_code = EXIT_TERMINATED
 
 
+class _UsageError(click.UsageError):
+    """A malformed command line: click's usage line and hint, then the one error line every
+    ccodec failure ends with, and exit status 2."""
+
+    def show(self, file=None) -> None:
+        ctx = self.ctx
+        if ctx is not None:
+            names = ctx.command.get_help_option_names(ctx)
+            hint = f"Try '{ctx.command_path} {max(names, key=len)}' for help.\n" if names else ""
+            click.echo(f"{ctx.get_usage()}\n{hint}", err=True, color=ctx.color)
+        click.echo(f"ccodec: error: {self.format_message()}", err=True)
+
+
+def _as_usage_error(exc: click.UsageError, *, escape: bool) -> _UsageError:
+    """`exc` in ccodec's error format; `escape` for the parser's messages, which quote the
+    arguments as given ("unexpected extra argument (NAME)")."""
+    message = exc.format_message()
+    return _UsageError(safe_text(message) if escape else message, exc.ctx)
+
+
 class _Command(click.Command):
-    """A subcommand whose usage errors show the arguments they quote escaped."""
+    """A subcommand whose usage errors are in ccodec's format."""
 
     def make_context(self, info_name, args, parent=None, **extra) -> click.Context:
         return _escaping_usage_errors(super().make_context, info_name, args, parent, **extra)
@@ -91,9 +111,10 @@ class _Command(click.Command):
 def _escaping_usage_errors(make_context, *args, **kwargs) -> click.Context:
     try:
         return make_context(*args, **kwargs)
-    except click.UsageError as exc:  # "unexpected extra argument (NAME)" quotes a file name
-        exc.message = safe_text(exc.message)  # type: ignore[misc]
+    except _UsageError:
         raise
+    except click.UsageError as exc:
+        raise _as_usage_error(exc, escape=True) from None
 
 
 class _Cli(click.Group):
@@ -108,6 +129,10 @@ class _Cli(click.Group):
         try:
             with terminate_as_interrupt(), checked_stdout():
                 return super().invoke(ctx)
+        except _UsageError:
+            raise
+        except click.UsageError as exc:  # a command's own, or click's, which quotes by repr()
+            raise _as_usage_error(exc, escape=False) from None
         except CczError as exc:
             raise _Failure(str(exc)) from None
         except KeyboardInterrupt as exc:
