@@ -72,9 +72,8 @@ KNOWN_REQUIRED_FLAGS = 0
 #: Optional flag: the header extension holds metadata chunks (ICC profile, text).
 FLAG_METADATA = 0x0002
 BIT_WIDTHS = (1, 2, 4, 8, 16)
-#: The widest image the rANS coding takes: its decoder steps once per column
-#: (about 0.12 ms a step here), so a 100-byte file 89 million pixels wide
-#: would otherwise take hours to refuse.
+#: The widest image the rANS coding takes: its decoder steps once per column,
+#: so a 100-byte file 89 million pixels wide would otherwise take hours to refuse.
 MAX_RANS_WIDTH = 1 << 14
 
 #: Images with more pixels are refused unless the caller raises the limit:
@@ -159,21 +158,33 @@ def bits_for(k: int) -> int:
 def encode_quantized(q: Quantized, *, level: int | None = None, coding: str = "auto") -> bytes:
     """Serialise a `Quantized` image to the bytes of a .ccz file.
 
-    `coding` is how the indices are stored: ``"zstd"`` (bit-packed rows, one
-    zstd frame; what version 1.0 decoders read), ``"context"`` (the adaptive
-    context coder, `ccodec.coder`; version 1.2), ``"rans"`` (version 1.1's
-    context-modelled rANS, `ccodec.rans`; written only when asked for, up to
-    `MAX_RANS_WIDTH` columns), or ``"auto"``: the smaller of zstd and context
-    (zstd on a tie), found with cheap trials first: zstd at `level` is skipped
-    when the context stream is well below a faster level's frame (margins
-    measured on photos and logos, where level 19 was at most 2.4% smaller than
-    level 15 in the cases that decides). `level` is the zstd level (1-22); by
-    default 19, lowered for very large images where 19 would take longer than
-    the quantizer. The other codings have no level.
+    Parameters
+    ----------
+    q : Quantized
+        The image. ``q.info`` is stored too: ``"icc_profile"`` (bytes) and
+        every entry whose key and value are both str (text); other entries are
+        not kept, and without those the file has no metadata chunk.
+    level : int or None
+        The zstd level, 1-22; None: 19, lowered to 9 above 4 megapixels where
+        19 would take longer than the quantizer. The other codings have none.
+    coding : {"auto", "zstd", "context", "rans"}
+        How the indices are stored: ``"zstd"`` (bit-packed rows, one zstd
+        frame; what version 1.0 decoders read), ``"context"`` (the adaptive
+        context coder, `ccodec.coder`; version 1.2), ``"rans"`` (version 1.1's
+        rANS, `ccodec.rans`; only when asked for, up to `MAX_RANS_WIDTH`
+        columns), or ``"auto"``: the smaller of zstd and context (zstd on a
+        tie), with cheap trials first: zstd at `level` is skipped when the
+        context stream is well below a faster level's frame.
 
-    ``q.info`` is stored too: ``"icc_profile"`` (bytes) and every entry whose
-    key and value are both str (text); other entries are not kept. Without
-    those the file has no metadata chunk.
+    Returns
+    -------
+    bytes
+        The .ccz file.
+
+    Raises
+    ------
+    OptionError
+        A palette, labels or option the format cannot hold.
 
     >>> q = Quantized(np.array([[0], [255]], np.uint8), np.array([[0, 1]], np.uint8))
     >>> decode(encode_quantized(q)) == q
@@ -235,10 +246,8 @@ def encode_quantized(q: Quantized, *, level: int | None = None, coding: str = "a
     return b"".join([checked, _CRC.pack(zlib.crc32(checked)), payload])
 
 
-# The trial levels of `coding="auto"` and how far below each zstd at level 19 was at
-# most, measured on the corpus at K = 2..256 (level 19 / level n, smallest): 0.717 for
-# level 1, 0.810 for level 9, 0.976 for level 15 at K <= 16 (0.89 above). Level 19
-# costs as much as the quantizer at small K; level 9 a tenth.
+# The trial levels of `coding="auto"`, and the ratio of context to each level's frame
+# below which zstd at level 19 cannot win (it is never that much smaller than them).
 _QUICK_LEVEL, _QUICK_GAIN = 1, 0.7
 _MID_LEVEL, _MID_GAIN = 9, 0.8
 _HIGH_LEVEL = 15
@@ -561,10 +570,27 @@ def _read_text(chunk: bytes, info: dict, where: int) -> None:
 def decode(data: bytes, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Quantized:
     """Decode the bytes of a .ccz file into the `Quantized` image it holds.
 
-    Every field is validated before memory is allocated from it; a file with
-    more than `max_pixels` pixels is refused (``None``: no limit). Labels are
-    uint8 for K <= 256 and uint16 above; ``info`` holds the file's ICC profile
-    and text entries. Raises only `CczError` subclasses.
+    Every field is validated before memory is allocated from it.
+
+    Parameters
+    ----------
+    data : bytes-like
+        The whole file.
+    max_pixels : int or None
+        A file with more pixels is refused (None: no limit).
+
+    Returns
+    -------
+    Quantized
+        Labels uint8 for K <= 256 and uint16 above; ``info`` holds the file's
+        ICC profile and text entries.
+
+    Raises
+    ------
+    CczError
+        Only its subclasses: `NotCczError`, `TruncatedError`, `CorruptError`,
+        `ChecksumError`, `UnsupportedError`, `LimitError`, or `OptionError` for
+        data that is not bytes-like.
 
     >>> blank = Quantized(np.zeros((1, 3), np.uint8), np.zeros((2, 2), np.uint8))
     >>> q = decode(encode_quantized(blank))

@@ -196,7 +196,21 @@ def encode_image(
 def encode(image: Image.Image | np.ndarray, k: int | None = None, **options: Any) -> bytes:
     """Quantize `image` (a PIL image or a uint8 array) to `k` colours; the .ccz bytes.
 
-    Parameters and errors as for `encode_image`, whose bytes these are.
+    Parameters
+    ----------
+    image, k, **options
+        As `encode_image` takes them: a fixed `k`, or a quality target
+        (``max_mse`` or ``min_psnr``, `k` the most allowed).
+
+    Returns
+    -------
+    bytes
+        The .ccz file, the second half of `encode_image`'s result.
+
+    Raises
+    ------
+    OptionError, InputError
+        As `encode_image` raises them.
 
     >>> data = encode(np.zeros((4, 4, 3), np.uint8), 16)
     >>> data[:4]

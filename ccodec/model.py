@@ -51,11 +51,17 @@ def label_dtype(k: int) -> type:
 class Quantized:
     """An image reduced to a palette: ``palette[labels]`` is the image.
 
-    ``palette`` is a (K, C) uint8 array, ``labels`` an (H, W) array of
-    indices into it (uint8 when K <= 256, uint16 above), and ``seed`` the
-    seed that produced it (None when decoded).
-    ``info`` carries metadata the way Pillow's ``Image.info`` does
-    (``"icc_profile"`` as bytes, text entries as str); it never affects pixels.
+    Attributes
+    ----------
+    palette : numpy.ndarray
+        (K, C) uint8, C from 1 to 4 (the mode L, LA, RGB or RGBA).
+    labels : numpy.ndarray
+        (H, W) indices into the palette: uint8 when K <= 256, uint16 above.
+    seed : int or None
+        The seed that produced it (None when decoded).
+    info : dict
+        Metadata the way Pillow's ``Image.info`` carries it (``"icc_profile"``
+        as bytes, text entries as str); it never affects pixels, nor equality.
 
     >>> q = Quantized(np.zeros((1, 3), np.uint8), np.zeros((2, 3), np.uint8))
     >>> q.k, q.mode, q.to_array().shape

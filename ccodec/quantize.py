@@ -71,33 +71,47 @@ def quantize(
 ) -> Quantized:
     """Reduce an image to at most `k` colours with k-means++ and Lloyd iterations.
 
-    `pixels` is an (H, W) or (H, W, C) uint8 array with C from 1 to 4 (L, LA,
-    RGB, RGBA; alpha is clustered as one more channel); `k` is 1 to
-    `MAX_COLORS` (65,536). The result has exactly `k` palette entries, or
-    fewer when the image has no more than `k` distinct colours, in which case
-    it is exact (the palette is the image's colours). Labels are uint8 when
-    the palette has at most 256 entries, uint16 above. Above K = 256 the
-    start is deterministic (cluster splits, not k-means++), so the seed
-    changes nothing there. Lloyd iteration stops when at most a
-    fraction `tol` of the pixels changes label in a step (the default 3e-4
-    skips the long tail of steps that each move a few dozen pixels; on the
-    benchmark corpus it kept the MSE within 0.15% of running to the end, and
-    1e-3 did not; above K = 256 the fraction is ``tol * K / 256``, since more
-    clusters have more borders: at K = 4096 that saved 19% of the time for
-    0.01 dB), or after `max_iter` steps; ``tol=0`` runs until no label
-    changes. Above 262,144 distinct colours the
-    last Lloyd steps run on a 7-bit histogram, and only the rounding's
-    re-centring steps see every colour. The same `seed` gives the same result;
-    ``seed=None`` draws a fresh one and records it in ``result.seed``.
+    Parameters
+    ----------
+    pixels : numpy.ndarray
+        (H, W) or (H, W, C) uint8, C from 1 to 4 (L, LA, RGB, RGBA); alpha is
+        clustered as one more channel.
+    k : int
+        Palette size, 1 to `MAX_COLORS`. An image with no more than `k`
+        distinct colours gets them all, exactly, and a smaller palette.
+    seed : int or None
+        Seed of the k-means++ start; the same seed gives the same result, and
+        None draws one and records it in ``result.seed``. Above K = 256 the
+        start is cluster splitting, which takes no seed.
+    max_iter : int
+        The most Lloyd steps on each level.
+    tol : float
+        Lloyd stops when at most this fraction of the pixels changes label in
+        a step (``tol * K / 256`` above K = 256, where more clusters have more
+        borders); 0 runs until no label changes. The default skips the long
+        tail of steps that each move a few dozen pixels.
+    space : {"rgb", "oklab"}
+        Where distances are measured: sRGB values (what `ccodec.mse`
+        measures) or OKLab (perceptual). The palette is sRGB bytes either way.
+    on_progress : callable, optional
+        Called with the fraction of the work done (0 to 1) after each Lloyd
+        step and level, for a progress bar; it changes nothing in the result.
 
-    `space` is where distances are measured: ``"rgb"`` (sRGB values, what
-    `ccodec.mse` measures) or ``"oklab"`` (perceptual; each colour goes to
-    the palette entry nearest in OKLab). The palette is sRGB bytes either way.
+    Returns
+    -------
+    Quantized
+        The palette, and labels (uint8 up to 256 entries, uint16 above).
 
-    `on_progress`, if given, is called with the fraction of the work done
-    (rising from 0 to 1) after each Lloyd step and level, for a progress bar
-    on long runs; it changes nothing in the result. Time grows roughly with K
-    times the number of distinct colours.
+    Raises
+    ------
+    OptionError
+        An argument of the wrong kind or out of its range.
+
+    Notes
+    -----
+    Time grows roughly with K times the number of distinct colours. Above
+    262,144 distinct colours the last Lloyd steps run on a 7-bit histogram,
+    and only the rounding's re-centring steps see every colour.
 
     >>> img = np.array([[[0, 0, 0], [0, 0, 0]], [[255, 0, 0], [251, 0, 0]]], np.uint8)
     >>> q = quantize(img, 2, seed=0)
@@ -198,8 +212,7 @@ def quantize_colors(
             states = [s.finer(level_points, level_weights, parent_bins[level - 1]) for s in states]
         exact = len(level_points) <= _EXACT_UP_TO
         # Finalists on the last level are compared once settled roughly, and
-        # only the better one runs on (at K >= 50 on chelsea the last level is
-        # the second one, and converging both doubled the time).
+        # only the better one runs on: converging both would double the time.
         pick_rough = last and len(states) > 1
         for state in states:
             if not last or exact:

@@ -7,8 +7,7 @@ of the error at every K: one k-means run (greedy k-means++, a few plain
 Lloyd steps) on the coarse histogram of a subsample, a millisecond or a few
 per K, since the k-means++ centres are drawn once per coarse level and the
 first K of them start K. The estimate follows the shape of quantize's error
-against K, not its scale (quantize's error is 0.93-1.23 times it on the
-corpus at K = 4..93, 1.01-1.12 in 8 cases of 10, median 1.06),
+against K, not its scale (quantize's error is a few per cent above it),
 so the first full run is one below the smallest K the estimate says
 meets: if the prediction is right, that is the K - 1 run the proof needs
 anyway, and the second run is the answer. After that the full runs set the
@@ -57,10 +56,9 @@ _ESTIMATE_BINS = 512
 _BINS_PER_CLUSTER = 8
 _ESTIMATE_STEPS = 4
 _BLOCK_ELEMENTS = 1 << 16
-# quantize's error over the estimate is about c K^-_DRIFT (c 0.93-1.23 on the
-# corpus at K = 4..93, median 1.06); the estimate includes K^-_DRIFT and
-# c is taken as _FIRST_RATIO until a full run measures it (over 260 corpus
-# targets, 1.07 and 1.09 ended 200 searches in 2 full runs, 1.06 189, 1.04 174).
+# quantize's error over the estimate is about c K^-_DRIFT; the estimate includes
+# K^-_DRIFT and c is taken as _FIRST_RATIO until a full run measures it (the ratio
+# that ended the most corpus searches in two full runs).
 _DRIFT = 0.048
 _FIRST_RATIO = 1.07
 # With a full run on one side of the answer only, the estimate's slope is
@@ -97,14 +95,33 @@ def quantize_to_target(
 ) -> TargetQuantized:
     """The quantization at the smallest K that meets `max_mse` or `min_psnr`.
 
-    Give exactly one of `max_mse` (on the [0, 1] scale of `ccodec.mse`) or
-    `min_psnr` in dB (converted as MSE = 10^(-PSNR/10), as `ccodec.psnr`
-    defines it). The result equals ``quantize(pixels, result.k, seed=seed,
-    max_iter=max_iter, space=space)``; the MSE is measured in sRGB whatever
-    the `space` k-means clusters in. If even K = `k_max` (or the number of
-    distinct colours, which is exact) misses the target, it is that quantization with
-    ``reached=False``. `k_max` is 256 unless given (quantize goes to
-    `MAX_COLORS`).
+    The result equals ``quantize(pixels, result.k, seed=seed,
+    max_iter=max_iter, space=space)``.
+
+    Parameters
+    ----------
+    pixels : numpy.ndarray
+        As `quantize` takes them.
+    max_mse, min_psnr : float
+        Exactly one: the MSE on the [0, 1] scale of `ccodec.mse`, or the PSNR
+        in dB (converted as MSE = 10^(-PSNR/10), as `ccodec.psnr` defines
+        it). The MSE is measured in sRGB whatever `space` clusters in.
+    seed, max_iter, space
+        As `quantize` takes them.
+    k_max : int
+        The largest K tried, up to `MAX_COLORS`.
+
+    Returns
+    -------
+    TargetQuantized
+        With its ``mse``; if even K = `k_max` (or the number of distinct
+        colours, which is exact) misses the target, that quantization with
+        ``reached=False``.
+
+    Raises
+    ------
+    OptionError
+        Neither or both targets, or an argument out of its range.
 
     >>> img = np.array([[0, 0, 100, 100, 200, 200]], np.uint8)
     >>> q = quantize_to_target(img, max_mse=0)
@@ -140,8 +157,7 @@ def _target_mse(max_mse: object, min_psnr: object) -> float:
 def _quantize_to_target(
     pixels: np.ndarray, target: float, options: dict[str, Any], k_max: int
 ) -> TargetQuantized:
-    # Every full run is quantize's own computation after its histogram,
-    # which is made once here (5-10 ms of a 20-60 ms run at small K).
+    # Every full run is quantize's own computation after its histogram, made once here.
     height, width, channels = pixels.shape
     keys, unique_keys, counts = histogram(pixels.reshape(-1, channels))
     colors = unpack(unique_keys, channels)
@@ -325,8 +341,8 @@ class _Estimate:
             error = 0.0
             if k < len(points):
                 if k > SPLIT_ABOVE:
-                    # Greedy k-means++ is K passes over the points (26.6 s at
-                    # K = 8000): the split start, as quantize uses there.
+                    # Greedy k-means++ is K passes over the points: the split
+                    # start, as quantize uses there.
                     centers = split_centers(points, weights, k)
                 else:
                     centers = self._start(index).centers(k)

@@ -40,12 +40,10 @@ def histogram(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if not threads_pay(len(flat)):
         keys, ordered = sorted_keys(flat)
     else:
-        # The sort is the largest fixed cost of a quantization (7 of 22 ms
-        # for rocket at K = 2; NumPy's AVX-512 sort is slow on some
-        # processors), and NumPy sorts without holding the GIL: each half
-        # on its own core, then one merge. NumPy's stable sort of 32-bit
-        # keys is a timsort, which finds the two sorted runs and merges them
-        # in one pass.
+        # The sort is the largest fixed cost of a quantization, and NumPy sorts
+        # without holding the GIL: each half on its own core, then one merge
+        # (a stable sort of 32-bit keys is a timsort, which merges two sorted runs
+        # in one pass).
         half = len(flat) // 2
         (keys, ordered), (keys_2, ordered_2) = on_two_threads(sorted_keys, flat[:half], flat[half:])
         keys = np.concatenate([keys, keys_2])

@@ -43,8 +43,7 @@ def coarse_bins(unique_keys: np.ndarray, channels: int, k: int) -> list[np.ndarr
         count = int(bins[-1]) + 1
         if count < _per_cluster(k) * k:
             if skipped is not None:
-                # Too coarse: restart on the skipped finer level instead
-                # (chelsea's 22,092 7-bit bins at K=256, not all 32,584 colours).
+                # Too coarse: restart on the skipped finer level, not on every colour.
                 found.append(skipped)
             break
         if count > previous // 2:

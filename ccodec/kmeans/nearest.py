@@ -167,7 +167,7 @@ def group_columns(starts: np.ndarray, k: int) -> tuple[np.ndarray, int]:
 
     Groups shorter than the longest are padded with index `k`. In this
     layout the minimum per group is a few element-wise minima of column
-    blocks (`_fold_min`), 3x faster than np.minimum.reduceat over rows.
+    blocks (`_fold_min`), faster than np.minimum.reduceat over rows.
     """
     sizes = np.diff(np.append(starts, k))
     depth = int(sizes.max())
@@ -223,7 +223,7 @@ def _nearest_batch_packed(points: np.ndarray, centers: np.ndarray) -> tuple[np.n
     K rows of a centres x points block is the nearest centre and its
     distance, to 2^(log2 K - 23) relative. The restarts only need to rank
     runs roughly, and their centres are polished exactly later (`LloydState`);
-    an argmin per point and run over 2-50 columns cost 1.3-2x as much.
+    an argmin per point and run over so few columns costs more.
     """
     runs, k, channels = centers.shape
     mask = np.int32((1 << max(1, (k - 1).bit_length())) - 1)

@@ -29,7 +29,7 @@ def kmeans_plusplus(
     n = len(points)
     n_trials = _TRIALS_BASE + int(_TRIALS_LOG * np.log(k))
     # Candidates x points, so every product, minimum and weighted sum runs
-    # along contiguous rows (4x faster than points x candidates).
+    # along contiguous rows.
     points_t = np.ascontiguousarray(points.T)
     points_sq = squared_norms(points)
     weights32 = weights.astype(np.float32)
