@@ -4,7 +4,7 @@
     python benchmarks/quantize_steps.py coffee 64 --corpus ../shared/corpus
 
 For each level (its number of points, coarsest first) it prints the number of
-Lloyd steps (`_State.move` calls, restarts' rough runs included), their total
+Lloyd steps (`LloydState.move` calls, restarts' rough runs included), their total
 wall time, the mean number of points whose bounds failed and were searched
 again against every centre, and the labels (or, on the last level, the pixels)
 that changed per step. A diagnostic of the quantizer's private steps, for
@@ -14,7 +14,6 @@ whoever tunes it; it wraps two private functions and changes no result.
 from __future__ import annotations
 
 import argparse
-import importlib
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -23,8 +22,7 @@ from pathlib import Path
 from quantize import DEFAULT_CORPUS, load
 
 import ccodec
-
-quantize_module = importlib.import_module("ccodec.quantize")
+from ccodec.kmeans import lloyd
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -37,7 +35,7 @@ def main(argv: list[str] | None = None) -> None:
 
     steps: dict[int, list[tuple[float, int, float]]] = defaultdict(list)
     searched: list[int] = []
-    move, nearest_two = quantize_module._State.move, quantize_module._nearest_two
+    move, nearest_two = lloyd.LloydState.move, lloyd.nearest_two
 
     def timed_move(state, centers, weights=None):
         searched.clear()
@@ -52,15 +50,15 @@ def main(argv: list[str] | None = None) -> None:
         searched.append(len(points))
         return nearest_two(points, *rest)
 
-    quantize_module._State.move = timed_move
-    quantize_module._nearest_two = counted_nearest_two
+    lloyd.LloydState.move = timed_move
+    lloyd.nearest_two = counted_nearest_two
     try:
         start = time.perf_counter()
         ccodec.quantize(pixels, args.k, seed=0)
         total = time.perf_counter() - start
     finally:
-        quantize_module._State.move = move
-        quantize_module._nearest_two = nearest_two
+        lloyd.LloydState.move = move
+        lloyd.nearest_two = nearest_two
 
     print(f"{args.image} at K = {args.k}: {total * 1e3:.0f} ms in all (wall, this one run)")
     print("| points | steps | ms in steps | ms a step | searched a step | changed a step |")

@@ -31,7 +31,8 @@ import time
 from pathlib import Path
 
 import ccodec
-from ccodec.batch import EncodeOptions, Job, encode_one
+from ccodec.batch import Job, encode_one
+from ccodec.encoder import EncodeOptions
 
 TARGETS = {
     "PSNR 25 dB": {"min_psnr": 25},

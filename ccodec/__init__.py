@@ -18,7 +18,7 @@ except ImportError as exc:
         "source with a C compiler present: pip install ."
     ) from None
 from .ccz import DEFAULT_MAX_PIXELS, Header, decode, encode_quantized, read_header
-from .codec import encode, encode_image
+from .encoder import encode, encode_image
 from .errors import (
     CczError,
     ChecksumError,
@@ -34,8 +34,9 @@ from .errors import (
 )
 from .images import open_image, to_pixels
 from .metrics import bits_per_pixel, mse, psnr
+from .model import MAX_COLORS, Quantized
 from .pillow_plugin import register
-from .quantize import MAX_COLORS, Quantized, quantize
+from .quantize import quantize
 from .target import TargetQuantized, quantize_to_target
 
 try:

@@ -16,21 +16,20 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
-from .ccz import encode_quantized
 from .cluster import dask_client
-from .codec import encode_image, with_metadata
+from .encoder import EncodeOptions, encode_pixels
 from .errors import CczError, OptionError
 from .images import STDIN, open_image, to_pixels
 from .metrics import bits_per_pixel, mse, psnr
+from .model import Quantized
 from .output import check_output, write_atomic
-from .quantize import Quantized
-from .target import quantize_to_target
+from .target import TargetQuantized
 from .workers import ProcessRun, Run
 
 __all__ = [
-    "EncodeOptions",
     "FileResult",
     "Job",
     "dask_client",
@@ -43,24 +42,6 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class EncodeOptions:
-    """What `ccodec encode` was asked to do to each file."""
-
-    k: int | None = None
-    max_mse: float | None = None
-    min_psnr: float | None = None
-    dither_method: str = "none"
-    space: str = "rgb"
-    seed: int = 0
-    max_iter: int = 300
-    level: int | None = None
-    strip: bool = False
-    coding: str = "auto"
-    frame: int | None = None  # of an animated or multi-page input; None: the first
-    stretch: bool = False  # 16-bit and float grey: own min..max onto 0..255
-
-
-@dataclass(frozen=True)
 class Job:
     """One input file to encode into one output file (``-``: stdin / stdout)."""
 
@@ -69,6 +50,7 @@ class Job:
     options: EncodeOptions
     force: bool = False
     skip_existing: bool = False
+    frame: int | None = None  # of an animated or multi-page input; None: the first
 
 
 @dataclass(frozen=True)
@@ -118,7 +100,7 @@ def encode_one(job: Job, on_progress: Callable[[float], None] | None = None) -> 
     # fd 2 belongs to the whole process: caught only where no other thread writes
     # to it (the command, -j workers), not in a Dask worker's threads.
     alone = threading.current_thread() is threading.main_thread()
-    image = open_image(job.source, frame=options.frame, notes=notes, capture_stderr=alone)
+    image = open_image(job.source, frame=job.frame, notes=notes, capture_stderr=alone)
     pixels = to_pixels(image, stretch=options.stretch, notes=notes)
     bytes_in = _input_size(job.source)
     inputs = [] if job.source == STDIN else [job.source]
@@ -141,38 +123,15 @@ def encode_one(job: Job, on_progress: Callable[[float], None] | None = None) -> 
 
 
 def _encode(
-    image: Image.Image, pixels, options: EncodeOptions, on_progress=None
+    image: Image.Image,
+    pixels: np.ndarray,
+    options: EncodeOptions,
+    on_progress: Callable[[float], None] | None = None,
 ) -> tuple[Quantized, bytes, float, str, str]:
     """(quantized, .ccz bytes, MSE, warning, target note) for one image."""
-    if options.max_mse is None and options.min_psnr is None:
-        q, data = encode_image(
-            image,
-            options.k,
-            seed=options.seed,
-            max_iter=options.max_iter,
-            level=options.level,
-            dither_method=options.dither_method,
-            space=options.space,
-            strip=options.strip,
-            coding=options.coding,
-            on_progress=on_progress,
-            stretch=options.stretch,
-        )
+    q, data = encode_pixels(pixels, options, source=image, on_progress=on_progress)
+    if not isinstance(q, TargetQuantized):
         return q, data, mse(pixels, q.to_array()), "", ""
-    # Without -k the search stops at quantize_to_target's own default (256).
-    cap = {} if options.k is None else {"k_max": options.k}
-    q = quantize_to_target(
-        pixels,
-        max_mse=options.max_mse,
-        min_psnr=options.min_psnr,
-        seed=options.seed,
-        max_iter=options.max_iter,
-        space=options.space,
-        **cap,
-    )
-    if not options.strip:
-        q = with_metadata(q, image)
-    data = encode_quantized(q, level=options.level, coding=options.coding)
     if not q.reached:
         warning = (
             f"target not reached: MSE {q.mse:.6f} at K={q.k}, the most allowed "

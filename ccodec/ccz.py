@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import struct
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import zstandard
@@ -26,13 +27,13 @@ from .errors import (
     TruncatedError,
     UnsupportedError,
 )
-from .quantize import MODES, Quantized, label_dtype
+from .model import MAX_COLORS, MODES, Quantized, label_dtype
+from .validate import check_int
 from .zstdframe import decompress_exact
 
 __all__ = [
     "CODINGS",
     "DEFAULT_MAX_PIXELS",
-    "MAX_K",
     "MAX_METADATA_BYTES",
     "MAX_RANS_WIDTH",
     "read_metadata",
@@ -45,6 +46,8 @@ __all__ = [
 ]
 
 SIGNATURE = b"\x89CCZ\r\n\x1a\n"
+#: What the readers take: any contiguous bytes.
+BytesLike = bytes | bytearray | memoryview
 MAJOR_VERSION = 1
 # Files of the context coding say 1.2; those that use another feature of 1.1 (16-bit
 # indices, metadata, rANS) say 1.1; the others are written exactly as 1.0 wrote them.
@@ -69,11 +72,8 @@ KNOWN_REQUIRED_FLAGS = 0
 #: Optional flag: the header extension holds metadata chunks (ICC profile, text).
 FLAG_METADATA = 0x0002
 BIT_WIDTHS = (1, 2, 4, 8, 16)
-#: The largest palette: every 16-bit index value.
-MAX_K = 1 << 16
-#: The widest image the rANS coding takes: its decoder steps once per column
-#: (about 0.12 ms a step here), so a 100-byte file 89 million pixels wide
-#: would otherwise take hours to refuse.
+#: The widest image the rANS coding takes: its decoder steps once per column,
+#: so a 100-byte file 89 million pixels wide would otherwise take hours to refuse.
 MAX_RANS_WIDTH = 1 << 14
 
 #: Images with more pixels are refused unless the caller raises the limit:
@@ -108,7 +108,7 @@ class Header:
     k: int
     channels: int
     bits: int
-    compression: int  # the payload coding id (`CODINGS`); its 1.0 name
+    coding_id: int  # the payload coding (`CODINGS`); the spec's byte 26, named compression in 1.0
     filter: int
     required_flags: int
     optional_flags: int
@@ -121,7 +121,7 @@ class Header:
     @property
     def coding(self) -> str:
         """The payload coding's name: ``"zstd"``, ``"rans"`` or ``"context"``."""
-        return next(name for name, value in CODINGS.items() if value == self.compression)
+        return next(name for name, value in CODINGS.items() if value == self.coding_id)
 
     @property
     def has_metadata(self) -> bool:
@@ -158,21 +158,33 @@ def bits_for(k: int) -> int:
 def encode_quantized(q: Quantized, *, level: int | None = None, coding: str = "auto") -> bytes:
     """Serialise a `Quantized` image to the bytes of a .ccz file.
 
-    `coding` is how the indices are stored: ``"zstd"`` (bit-packed rows, one
-    zstd frame; what version 1.0 decoders read), ``"context"`` (the adaptive
-    context coder, `ccodec.coder`; version 1.2), ``"rans"`` (version 1.1's
-    context-modelled rANS, `ccodec.rans`; written only when asked for, up to
-    `MAX_RANS_WIDTH` columns), or ``"auto"``: the smaller of zstd and context
-    (zstd on a tie), found with cheap trials first: zstd at `level` is skipped
-    when the context stream is well below a faster level's frame (margins
-    measured on photos and logos, where level 19 was at most 2.4% smaller than
-    level 15 in the cases that decides). `level` is the zstd level (1-22); by
-    default 19, lowered for very large images where 19 would take longer than
-    the quantizer. The other codings have no level.
+    Parameters
+    ----------
+    q : Quantized
+        The image. ``q.info`` is stored too: ``"icc_profile"`` (bytes) and
+        every entry whose key and value are both str (text); other entries are
+        not kept, and without those the file has no metadata chunk.
+    level : int or None
+        The zstd level, 1-22; None: 19, lowered to 9 above 4 megapixels where
+        19 would take longer than the quantizer. The other codings have none.
+    coding : {"auto", "zstd", "context", "rans"}
+        How the indices are stored: ``"zstd"`` (bit-packed rows, one zstd
+        frame; what version 1.0 decoders read), ``"context"`` (the adaptive
+        context coder, `ccodec.coder`; version 1.2), ``"rans"`` (version 1.1's
+        rANS, `ccodec.rans`; only when asked for, up to `MAX_RANS_WIDTH`
+        columns), or ``"auto"``: the smaller of zstd and context (zstd on a
+        tie), with cheap trials first: zstd at `level` is skipped when the
+        context stream is well below a faster level's frame.
 
-    ``q.info`` is stored too: ``"icc_profile"`` (bytes) and every entry whose
-    key and value are both str (text); other entries are not kept. Without
-    those the file has no metadata chunk.
+    Returns
+    -------
+    bytes
+        The .ccz file.
+
+    Raises
+    ------
+    OptionError
+        A palette, labels or option the format cannot hold.
 
     >>> q = Quantized(np.array([[0], [255]], np.uint8), np.array([[0, 1]], np.uint8))
     >>> decode(encode_quantized(q)) == q
@@ -183,21 +195,19 @@ def encode_quantized(q: Quantized, *, level: int | None = None, coding: str = "a
     height, width = labels.shape
     if level is None:
         level = _DEFAULT_LEVEL if width * height <= (1 << 22) else 9
-    if isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= 22:
-        raise OptionError(f"level={level!r} should be an integer in 1..22.")
+    level = check_int("level", level, 1, 22)
     codings = _codings_for(coding, width)
     metadata = _metadata_chunks(q.info)
 
     bits = bits_for(k)
     shape = Header(1, 0, HEADER_SIZE, width, height, k, channels, bits, 0, 0, 0, 0, 0)
 
-    def fits(name: str, payload: bytes | None) -> bool:
+    def fits(name: str, payload: bytes) -> bool:
         """Whether rule 14 lets a file hold `payload` (the encoder never writes what it refuses)."""
-        if payload is None:
-            return False
         low, high = _PAYLOAD_BOUNDS[CODINGS[name]](shape)
         return low <= len(payload) <= high
 
+    payloads: Mapping[str, bytes | None]
     if coding == "auto" and len(codings) > 1:
         payloads = _auto_payloads(labels, palette, bits, level, fits)
     else:
@@ -205,7 +215,7 @@ def encode_quantized(q: Quantized, *, level: int | None = None, coding: str = "a
     candidates = [
         (len(payload), CODINGS[name], payload)
         for name, payload in payloads.items()
-        if fits(name, payload)
+        if payload is not None and fits(name, payload)
     ]
     if not candidates:
         raise OptionError(f"the {coding} coding cannot hold this image within the format's bounds.")
@@ -236,23 +246,26 @@ def encode_quantized(q: Quantized, *, level: int | None = None, coding: str = "a
     return b"".join([checked, _CRC.pack(zlib.crc32(checked)), payload])
 
 
-# The trial levels of `coding="auto"` and how far below each zstd at level 19 was at
-# most, measured on the corpus at K = 2..256 (level 19 / level n, smallest): 0.717 for
-# level 1, 0.810 for level 9, 0.976 for level 15 at K <= 16 (0.89 above). Level 19
-# costs as much as the quantizer at small K; level 9 a tenth.
+# The trial levels of `coding="auto"`, and the ratio of context to each level's frame
+# below which zstd at level 19 cannot win (it is never that much smaller than them).
 _QUICK_LEVEL, _QUICK_GAIN = 1, 0.7
 _MID_LEVEL, _MID_GAIN = 9, 0.8
 _HIGH_LEVEL = 15
 
 
 def _auto_payloads(
-    labels: np.ndarray, palette: np.ndarray, bits: int, level: int, fits
+    labels: np.ndarray,
+    palette: np.ndarray,
+    bits: int,
+    level: int,
+    fits: Callable[[str, bytes], bool],
 ) -> dict[str, bytes]:
     """The payloads `coding="auto"` compares, cheapest trials first: zstd is not run at
     `level` when the context stream is under 0.7x a level-1 frame or 0.8x the level-9
     frame, or when, between the level-9 frame and itself, it is below the level-15 one."""
-    encode_zstd = _ENCODERS["zstd"]
-    payload = _ENCODERS["context"](labels, palette, bits, level)
+    # Looked up when called, as tests replace them; these two always give bytes.
+    encode_zstd = cast(_Encoder, _ENCODERS["zstd"])
+    payload = cast(_Encoder, _ENCODERS["context"])(labels, palette, bits, level)
     if not fits("context", payload):
         return {"zstd": encode_zstd(labels, palette, bits, level)}
     quick = encode_zstd(labels, palette, bits, _QUICK_LEVEL)
@@ -281,8 +294,8 @@ def _validate_image(q: Quantized) -> tuple[np.ndarray, np.ndarray]:
     if palette.ndim != 2 or not 1 <= palette.shape[1] <= 4:
         raise OptionError(f"palette must have shape (K, C) with C in 1..4, not {palette.shape}.")
     k = palette.shape[0]
-    if not 1 <= k <= MAX_K:
-        raise OptionError(f"K={k} should be in 1..{MAX_K}.")
+    if not 1 <= k <= MAX_COLORS:
+        raise OptionError(f"K={k} should be in 1..{MAX_COLORS}.")
     if labels.ndim != 2 or 0 in labels.shape:
         raise OptionError(f"labels must be a non-empty (H, W) array, not shape {labels.shape}.")
     if not np.issubdtype(labels.dtype, np.integer):
@@ -340,7 +353,7 @@ def _metadata_chunks(info: Mapping) -> bytes:
     return metadata
 
 
-def read_header(data: bytes, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Header:
+def read_header(data: BytesLike, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Header:
     """Parse and validate the fixed header of .ccz `data` (rules 1-14 of the spec).
 
     Only the header is checked: the palette, checksum and payload are left to
@@ -353,10 +366,8 @@ def read_header(data: bytes, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> 
     (5, 3, 1, 'L', 1)
     """
     view = _byte_view(data)
-    if max_pixels is not None and (
-        isinstance(max_pixels, bool) or not isinstance(max_pixels, int) or max_pixels < 0
-    ):
-        raise OptionError(f"max_pixels must be a non-negative integer or None, not {max_pixels!r}")
+    if max_pixels is not None:
+        max_pixels = check_int("max_pixels", max_pixels, 0)
     _check_signature(view)  # rule 1
     if len(view) < _FROZEN_SIZE:  # rule 2
         raise TruncatedError(f"truncated header: {len(view)} bytes, need at least {_FROZEN_SIZE}")
@@ -422,9 +433,9 @@ def _validate_header(h: Header, max_pixels: int | None) -> None:
         raise CorruptError("invalid palette size K=0: must be at least 1")
     if h.k > 1 << h.bits:
         raise CorruptError(f"K={h.k} does not fit in {h.bits} bits per index")
-    if h.compression not in _DECODERS:
-        raise UnsupportedError(f"unknown payload coding {h.compression}")
-    if h.compression == CODING_RANS and h.width > MAX_RANS_WIDTH:
+    if h.coding_id not in _DECODERS:
+        raise UnsupportedError(f"unknown payload coding {h.coding_id}")
+    if h.coding_id == CODING_RANS and h.width > MAX_RANS_WIDTH:
         raise UnsupportedError(
             f"rANS coding of an image {h.width:,} pixels wide: version 1.1 defines it "
             f"up to {MAX_RANS_WIDTH:,}"
@@ -439,7 +450,7 @@ def _validate_header(h: Header, max_pixels: int | None) -> None:
             f"image is {h.width}x{h.height} = {h.width * h.height:,} pixels, above the "
             f"limit of {max_pixels:,} (raise it with max_pixels / --max-pixels)"
         )
-    low, high = _PAYLOAD_BOUNDS[h.compression](h)
+    low, high = _PAYLOAD_BOUNDS[h.coding_id](h)
     if not low <= h.payload_length <= high:
         raise CorruptError(
             f"payload length {h.payload_length} is impossible for a {h.width}x{h.height} "
@@ -460,7 +471,7 @@ def _compress_bound(size: int) -> int:
 
 
 def read_container(
-    data: bytes, *, file_size: int | None = None, max_pixels: int | None = DEFAULT_MAX_PIXELS
+    data: BytesLike, *, file_size: int | None = None, max_pixels: int | None = DEFAULT_MAX_PIXELS
 ) -> tuple[Header, np.ndarray, dict]:
     """Validate all but the payload (rules 1-19): the header, the palette and its CRC-32,
     the file's length and the metadata chunks; return the header, the palette and
@@ -501,7 +512,7 @@ def read_container(
     return header, palette.reshape(header.k, header.channels).copy(), info
 
 
-def read_metadata(header: Header, data: bytes) -> dict:
+def read_metadata(header: Header, data: BytesLike) -> dict:
     """Rule 19: the metadata chunks of a file whose header and CRC are checked, as a dict.
 
     ``"icc_profile"`` maps to the profile's bytes and each text entry's key to
@@ -559,10 +570,27 @@ def _read_text(chunk: bytes, info: dict, where: int) -> None:
 def decode(data: bytes, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Quantized:
     """Decode the bytes of a .ccz file into the `Quantized` image it holds.
 
-    Every field is validated before memory is allocated from it; a file with
-    more than `max_pixels` pixels is refused (``None``: no limit). Labels are
-    uint8 for K <= 256 and uint16 above; ``info`` holds the file's ICC profile
-    and text entries. Raises only `CczError` subclasses.
+    Every field is validated before memory is allocated from it.
+
+    Parameters
+    ----------
+    data : bytes-like
+        The whole file.
+    max_pixels : int or None
+        A file with more pixels is refused (None: no limit).
+
+    Returns
+    -------
+    Quantized
+        Labels uint8 for K <= 256 and uint16 above; ``info`` holds the file's
+        ICC profile and text entries.
+
+    Raises
+    ------
+    CczError
+        Only its subclasses: `NotCczError`, `TruncatedError`, `CorruptError`,
+        `ChecksumError`, `UnsupportedError`, `LimitError`, or `OptionError` for
+        data that is not bytes-like.
 
     >>> blank = Quantized(np.zeros((1, 3), np.uint8), np.zeros((2, 2), np.uint8))
     >>> q = decode(encode_quantized(blank))
@@ -572,7 +600,7 @@ def decode(data: bytes, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Quant
     view = _byte_view(data)
     header, palette, info = read_container(view, max_pixels=max_pixels)
     try:
-        labels = _DECODERS[header.compression](view[header.payload_offset :], header, palette)
+        labels = _DECODERS[header.coding_id](view[header.payload_offset :], header, palette)
     except MemoryError:
         # Reachable only with max_pixels raised or None: the caller's limit is the cure.
         raise LimitError(
@@ -702,7 +730,13 @@ def _context_bounds(header: Header) -> tuple[int, int]:
 
 # -- the coding table ----------------------------------------------------------------
 
-_ENCODERS = {"zstd": _encode_zstd, "rans": _encode_rans, "context": _encode_context}
+# A coding's payload encoder: labels, palette, bits, zstd level; rANS may give up (None).
+_Encoder = Callable[[np.ndarray, np.ndarray, int, int], bytes]
+_ENCODERS: dict[str, Callable[[np.ndarray, np.ndarray, int, int], bytes | None]] = {
+    "zstd": _encode_zstd,
+    "rans": _encode_rans,
+    "context": _encode_context,
+}
 _DECODERS = {CODING_ZSTD: _decode_zstd, CODING_RANS: _decode_rans, CODING_CONTEXT: _decode_context}
 _PAYLOAD_BOUNDS = {
     CODING_ZSTD: _zstd_bounds,

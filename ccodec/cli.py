@@ -27,7 +27,6 @@ from PIL import Image
 
 from . import __version__, ccz
 from .batch import (
-    EncodeOptions,
     FileResult,
     Job,
     dask_client,
@@ -40,14 +39,16 @@ from .ccz import CODINGS, DEFAULT_MAX_PIXELS, HEADER_SIZE, SIGNATURE, read_heade
 from .cluster import DEFAULT_TIMEOUT as DEFAULT_SCHEDULER_TIMEOUT
 from .cluster import check_address
 from .dither import METHODS as DITHER_METHODS
+from .encoder import EncodeOptions
 from .errors import CczError, FormatError, OptionError
 from .images import STDIN, open_image, open_input, read_all, to_pixels
 from .interrupts import Terminated, ignore_interrupts, terminate_as_interrupt
+from .model import MAX_COLORS, MODES, Quantized
 from .output import check_output, write_atomic
 from .plot import FORMATS as PLOT_FORMATS
 from .plot import plot_sweep, require_matplotlib
 from .progress import progress
-from .quantize import MAX_COLORS, MODES, SPACES, Quantized
+from .quantize import SPACES
 from .report import CczInfo, Sweep, ccz_info, hex_color, sweep
 from .safetext import safe_text
 from .sheet import contact_sheet
@@ -64,17 +65,44 @@ DEFAULT_STATS_KS = (2, 5, 10, 20, 50)
 class _Failure(click.ClickException):
     """A one-line error on stderr and a non-zero exit status."""
 
-    def __init__(self, message: str, exit_code: int = 1) -> None:
+    def __init__(self, message: str) -> None:
         super().__init__(" ".join(message.split()))
-        self.exit_code = exit_code
 
     def show(self, file=None) -> None:
         # The message may quote a file name or a file's content.
         click.echo(f"ccodec: error: {safe_text(self.format_message())}", err=True)
 
 
+class _Interrupted(_Failure):
+    exit_code = EXIT_INTERRUPTED
+
+
+class _Terminated(_Failure):
+    exit_code = EXIT_TERMINATED
+
+
+class _UsageError(click.UsageError):
+    """A malformed command line: click's usage line and hint, then the one error line every
+    ccodec failure ends with, and exit status 2."""
+
+    def show(self, file=None) -> None:
+        ctx = self.ctx
+        if ctx is not None:
+            names = ctx.command.get_help_option_names(ctx)
+            hint = f"Try '{ctx.command_path} {max(names, key=len)}' for help.\n" if names else ""
+            click.echo(f"{ctx.get_usage()}\n{hint}", err=True, color=ctx.color)
+        click.echo(f"ccodec: error: {self.format_message()}", err=True)
+
+
+def _as_usage_error(exc: click.UsageError, *, escape: bool) -> _UsageError:
+    """`exc` in ccodec's error format; `escape` for the parser's messages, which quote the
+    arguments as given ("unexpected extra argument (NAME)")."""
+    message = exc.format_message()
+    return _UsageError(safe_text(message) if escape else message, exc.ctx)
+
+
 class _Command(click.Command):
-    """A subcommand whose usage errors show the arguments they quote escaped."""
+    """A subcommand whose usage errors are in ccodec's format."""
 
     def make_context(self, info_name, args, parent=None, **extra) -> click.Context:
         return _escaping_usage_errors(super().make_context, info_name, args, parent, **extra)
@@ -83,9 +111,10 @@ class _Command(click.Command):
 def _escaping_usage_errors(make_context, *args, **kwargs) -> click.Context:
     try:
         return make_context(*args, **kwargs)
-    except click.UsageError as exc:  # "unexpected extra argument (NAME)" quotes a file name
-        exc.message = safe_text(exc.message)  # type: ignore[misc]
+    except _UsageError:
         raise
+    except click.UsageError as exc:
+        raise _as_usage_error(exc, escape=True) from None
 
 
 class _Cli(click.Group):
@@ -100,14 +129,18 @@ class _Cli(click.Group):
         try:
             with terminate_as_interrupt(), checked_stdout():
                 return super().invoke(ctx)
+        except _UsageError:
+            raise
+        except click.UsageError as exc:  # a command's own, or click's, which quotes by repr()
+            raise _as_usage_error(exc, escape=False) from None
         except CczError as exc:
             raise _Failure(str(exc)) from None
         except KeyboardInterrupt as exc:
             if self.owns_process:  # on its way out: a second press must not end it by SIGINT
                 ignore_interrupts()
             if isinstance(exc, Terminated):
-                raise _Failure("terminated", EXIT_TERMINATED) from None
-            raise _Failure("interrupted", EXIT_INTERRUPTED) from None
+                raise _Terminated("terminated") from None
+            raise _Interrupted("interrupted") from None
         except MemoryError:
             task = ctx.meta.get(_TASK) or f"in ccodec {ctx.invoked_subcommand}"
             raise _Failure(f"out of memory {task}") from None
@@ -398,7 +431,6 @@ def encode(
         level=level,
         strip=strip,
         coding=coding,
-        frame=frame,
         stretch=stretch,
     )
     if output_dir is None:
@@ -411,14 +443,14 @@ def encode(
         _refuse_options(
             ctx, ["-j", "--scheduler", "--scheduler-timeout"], "several files, with -o DIR"
         )
-        _encode_one_file(Job(paths[0], paths[1], options, force, skip_existing), quiet)
+        _encode_one_file(Job(paths[0], paths[1], options, force, skip_existing, frame), quiet)
         return
     if jobs > 1 and scheduler is not None:
         raise click.UsageError("give -j N or --scheduler, not both")
     inputs = expand_inputs(paths)
     outputs = plan_outputs(inputs, output_dir)
     batch = [
-        Job(str(source), str(target), options, force, skip_existing)
+        Job(str(source), str(target), options, force, skip_existing, frame)
         for source, target in zip(inputs, outputs, strict=True)
     ]
     connect = dask_client(scheduler, timeout=scheduler_timeout) if scheduler is not None else None
@@ -548,8 +580,9 @@ def _written_unreported(
     found = []
     for job in batch:
         now = _file_identity(job.target)
-        changed = now is not None and now != before[job.target]
-        if changed and os.path.abspath(job.target) not in listed:
+        if now is None or now == before[job.target]:
+            continue
+        if os.path.abspath(job.target) not in listed:
             line = f"{job.target}: written (interrupted before its summary)"
             found.append(FileResult("written", line, bytes_out=now[3], target=job.target))
     return found
@@ -561,7 +594,7 @@ def _files(count: int) -> str:
 
 def _echo_under_bar(text: str, *, err: bool, bar: bool) -> None:
     """Print a line (escaped: it names a file) while a progress bar may be drawn on stderr."""
-    if bar:  # clear the bar's line first
+    if bar:  # clear the bar's line first (ANSI erase-in-line: click.style has no such code)
         click.echo("\r\x1b[K", nl=False, err=True)
     click.echo(safe_text(text), err=err)
 
@@ -967,7 +1000,7 @@ def _print_ccz_info(path: Path, info: CczInfo) -> None:
         lines.append(("ICC profile", f"{info.icc_profile_bytes:,} bytes"))
     # One line each, and nothing a terminal would obey, whatever the text holds.
     lines += [(f"text {safe_text(key)}", safe_text(value)) for key, value in info.text]
-    if info.mse is not None:
+    if info.mse is not None and info.psnr is not None:
         lines += [("MSE", f"{info.mse:.6g}"), ("PSNR", f"{_decibels(info.psnr)} dB")]
     click.echo(f"{safe_text(path.name)}: .ccz file")
     for label, value in lines:
@@ -1000,4 +1033,4 @@ def _swatch(entry: tuple[int, ...], mode: str, *, color: bool) -> str:
     if not color:
         return text
     red, green, blue = (entry[:1] * 3) if mode in ("L", "LA") else entry[:3]
-    return f"\x1b[48;2;{red};{green};{blue}m  \x1b[0m {text}"
+    return click.style("  ", bg=(red, green, blue)) + " " + text

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import _core
 from .errors import CorruptError, OptionError
-from .quantize import label_dtype
+from .model import MAX_COLORS, label_dtype
 
 __all__ = ["MIN_STREAM", "decode_labels", "encode_labels", "max_stream_size"]
 
@@ -41,7 +41,7 @@ def encode_labels(labels: np.ndarray, palette: np.ndarray) -> bytes:
     """The coder's stream for (H, W) `labels`, all below K = len(`palette`) (OptionError if not:
     the compiled loop indexes tables with them)."""
     k = len(palette)
-    if labels.ndim != 2 or 0 in labels.shape or not 1 <= k <= 1 << 16:
+    if labels.ndim != 2 or 0 in labels.shape or not 1 <= k <= MAX_COLORS:
         raise OptionError(f"labels of shape {labels.shape} and K={k} cannot be coded")
     if labels.min() < 0 or labels.max() >= k:
         raise OptionError(f"labels must lie in 0..{k - 1}.")
@@ -58,7 +58,7 @@ def decode_labels(stream, width: int, height: int, palette: np.ndarray) -> np.nd
     if len(view) < MIN_STREAM:
         raise CorruptError(f"context stream of {len(view)} bytes: at least {MIN_STREAM} needed")
     order, position, prob, count = _tables(palette)
-    labels = np.empty((height, width), label_dtype(k))
+    labels: np.ndarray = np.empty((height, width), label_dtype(k))
     escapes = np.zeros(2 * width, np.uint8)
     error, where = _core.context_decode(view, labels, k, order, position, prob, count, escapes)
     if error == 3:

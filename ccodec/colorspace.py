@@ -96,9 +96,8 @@ def _split(values: object) -> tuple[np.ndarray, int]:
 
 
 def _mix(values: np.ndarray, matrix: np.ndarray) -> np.ndarray:
-    """``values @ matrix.T`` over the last axis. einsum, not `@`: OpenBLAS took 44 ms
-    for astronaut's 113,382 colours x (3, 3) (threads for a tiny product), einsum 3 ms.
-    """
+    """``values @ matrix.T`` over the last axis; einsum, not `@`, which starts BLAS threads
+    for this tiny product."""
     return np.einsum("...j,kj->...k", values, matrix)
 
 

@@ -3,7 +3,7 @@
 `dither` only chooses labels; the palette is the one k-means found, so a
 .ccz written from its result decodes to exactly ``palette[labels]``.
 
-How each method runs, chosen by measurement at 512 x 512 (benchmarks/dither.py):
+How each method runs (the choices are measured by benchmarks/dither.py):
 
 - ``none``: every pixel to its nearest entry by squared Euclidean distance
   (ties to the lower index), from ``-2 x.c + |c|^2`` in chunks of 256 KiB,
@@ -26,8 +26,7 @@ How each method runs, chosen by measurement at 512 x 512 (benchmarks/dither.py):
   scaled to the palette's typical spacing (the median distance from an
   entry to its nearest other) over sqrt(C), since the same offset on C
   channels moves a pixel sqrt(C) times as far; rounded, then mapped like
-  ``none``. (The full spacing gave a higher MSE and a higher MSE after a
-  4 x 4 box blur on astronaut at K=16 and 256.)
+  ``none``. (The full spacing gave a higher error, blurred or not.)
 """
 
 from __future__ import annotations
@@ -36,7 +35,8 @@ import numpy as np
 
 from . import _core
 from .errors import OptionError
-from .quantize import MAX_COLORS, _validate_pixels, label_dtype
+from .model import MAX_COLORS, label_dtype
+from .validate import check_pixels
 
 __all__ = ["METHODS", "dither"]
 
@@ -44,7 +44,7 @@ __all__ = ["METHODS", "dither"]
 METHODS = ("none", "floyd-steinberg", "ordered")
 
 # Distance blocks of this many float32 elements stay in cache, and OpenBLAS
-# runs products this small on one thread (see quantize._CHUNK_ELEMENTS).
+# runs products this small on one thread (see kmeans.nearest.CHUNK_ELEMENTS).
 _CHUNK_ELEMENTS = 1 << 16
 # Distance chunks have at least this many rows (at K = 65,536 one row a chunk
 # would spend its time in Python).
@@ -58,17 +58,31 @@ _SPACING_ENTRIES = 256
 def dither(pixels: np.ndarray, palette: np.ndarray, method: str = "floyd-steinberg") -> np.ndarray:
     """Labels (H, W) that map `pixels` onto `palette` with the given `method`.
 
-    `pixels` is (H, W) or (H, W, C) uint8, C from 1 to 4 (alpha is one more
-    channel, as in the quantizer); `palette` is (K, C) uint8 with K from 1
-    to `MAX_COLORS`. Labels are uint8 up to 256 entries and uint16 above,
-    as the quantizer's. `method` is one of ``none``, ``floyd-steinberg`` or
-    ``ordered``. The result is deterministic.
+    Parameters
+    ----------
+    pixels : numpy.ndarray
+        (H, W) or (H, W, C) uint8, C from 1 to 4 (alpha is one more channel,
+        as in the quantizer).
+    palette : numpy.ndarray
+        (K, C) uint8, K from 1 to `MAX_COLORS`.
+    method : {"none", "floyd-steinberg", "ordered"}
+        See the module's description; every method is deterministic.
+
+    Returns
+    -------
+    numpy.ndarray
+        Labels, uint8 up to 256 entries and uint16 above, as the quantizer's.
+
+    Raises
+    ------
+    OptionError
+        Pixels, palette or method that do not fit.
 
     >>> img = np.array([[[10, 10, 10], [200, 190, 250]]], np.uint8)
     >>> dither(img, np.array([[0, 0, 0], [255, 255, 255]], np.uint8), "none")
     array([[0, 1]], dtype=uint8)
     """
-    pixels = _validate_pixels(pixels)
+    pixels = check_pixels(pixels)
     palette = _validate_palette(palette, pixels.shape[2])
     if method == "none":
         return _nearest(pixels.reshape(-1, pixels.shape[2]), palette).reshape(pixels.shape[:2])
@@ -104,7 +118,7 @@ def _nearest(points: np.ndarray, palette: np.ndarray) -> np.ndarray:
     terms = _distance_terms(palette)
     # Lifting every distance by 2^20 (more than |x|^2 for |x| <= 383 in four
     # channels) makes them all positive, and positive float32 values order like
-    # their bits read as int32, whose argmin is 1.7x as fast. Every sum is a
+    # their bits read as int32, whose argmin is faster. Every sum is a
     # whole number under 2^24, so the float32 products stay exact.
     terms[-1] += _LIFT
     step = max(_MIN_ROWS, _CHUNK_ELEMENTS // len(palette))
@@ -112,7 +126,7 @@ def _nearest(points: np.ndarray, palette: np.ndarray) -> np.ndarray:
     augmented = np.ones((min(step, n), channels + 1), np.float32)
     distances = np.empty((len(augmented), len(palette)), np.float32)
     bits = distances.view(np.int32)
-    labels = np.empty(n, label_dtype(len(palette)))
+    labels: np.ndarray = np.empty(n, label_dtype(len(palette)))
     for start in range(0, n, step):
         chunk = points[start : start + step]
         rows = len(chunk)
@@ -124,7 +138,7 @@ def _nearest(points: np.ndarray, palette: np.ndarray) -> np.ndarray:
 
 def _floyd_steinberg(pixels: np.ndarray, palette: np.ndarray) -> np.ndarray:
     """The compiled textbook loop, on contiguous arrays it can trust."""
-    labels = np.empty(pixels.shape[:2], label_dtype(len(palette)))
+    labels: np.ndarray = np.empty(pixels.shape[:2], label_dtype(len(palette)))
     _core.floyd_steinberg(np.ascontiguousarray(pixels), np.ascontiguousarray(palette), labels)
     return labels
 

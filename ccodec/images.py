@@ -35,13 +35,14 @@ import sys
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import InputError, OptionError
 from .native_stderr import captured_stderr, summary
+from .validate import check_int
 
 __all__ = [
     "STDIN",
@@ -110,7 +111,7 @@ def _stdin_stream() -> BinaryIO:
     stream = sys.stdin
     if stream is None or stream.isatty():
         raise InputError("-: standard input is a terminal; pipe an image in, or name a file")
-    return getattr(stream, "buffer", stream)
+    return cast(BinaryIO, getattr(stream, "buffer", stream))  # a TextIO's bytes beneath it
 
 
 # What Pillow's openers and decoders raise on damaged or unsupported files,
@@ -155,8 +156,8 @@ def open_image(
     command: what C decoders (libtiff) write to file descriptor 2 while
     reading goes into a note, or into the error when reading fails.
     """
-    if frame is not None and (isinstance(frame, bool) or not isinstance(frame, int) or frame < 0):
-        raise OptionError(f"frame={frame!r} must be an int >= 0.")
+    if frame is not None:
+        frame = check_int("frame", frame, 0)
     path = Path(path)
     read = open_input(path) if data is None else contextlib.nullcontext(io.BytesIO(data))
     with read as fp, captured_stderr(capture_stderr) as decoder_lines:

@@ -31,9 +31,9 @@ from .ccz import (
     read_container,
     read_header,
 )
-from .codec import encode
+from .encoder import encode
 from .errors import CczError
-from .quantize import BYTE_PALETTE_SIZE, pillow_info
+from .model import BYTE_PALETTE_SIZE, pillow_info
 
 __all__ = ["CczImageFile", "register"]
 
@@ -51,12 +51,15 @@ class CczImageFile(ImageFile.ImageFile):
     format_description = "ccodec quantized image"
 
     def _open(self) -> None:
-        start = self.fp.tell()
+        fp = self.fp
+        if fp is None:  # Pillow opens the file before it asks a plugin
+            raise SyntaxError("no file to read a .ccz image from")
+        start = fp.tell()
         try:
-            head = self.fp.read(HEADER_SIZE)
+            head = fp.read(HEADER_SIZE)
             header = read_header(head, max_pixels=None)
-            prefix = head + self.fp.read(header.payload_offset - len(head))
-            file_size = self.fp.seek(0, os.SEEK_END) - start
+            prefix = head + fp.read(header.payload_offset - len(head))
+            file_size = fp.seek(0, os.SEEK_END) - start
             # Header, palette, CRC and file length are all checked here, before
             # Pillow allocates the image in load(): a damaged 50-byte file must
             # not cost hundreds of megabytes before it is refused.
@@ -102,14 +105,19 @@ class CczDecoder(ImageFile.PyDecoder):
 
     _pulls_fd = True
 
-    def decode(self, buffer: bytes | Image.SupportsArrayInterface) -> tuple[int, int]:
+    def decode(
+        self, buffer: bytes | bytearray | memoryview | Image.SupportsArrayInterface
+    ) -> tuple[int, int]:
         (mode,) = self.args
         if self.fd is not None:
             data = self.fd.read()
         else:
-            pushed = self._pushed = getattr(self, "_pushed", b"") + bytes(buffer)
+            if not isinstance(buffer, (bytes, bytearray, memoryview)):
+                raise TypeError(f"a .ccz decoder is fed bytes, not {type(buffer).__name__}")
+            chunk = bytes(buffer)
+            pushed = self._pushed = getattr(self, "_pushed", b"") + chunk
             if len(pushed) < _file_size(pushed):
-                return len(bytes(buffer)), 0  # all taken; more to come
+                return len(chunk), 0  # all taken; more to come
             data = pushed
         try:
             # Pillow's own MAX_IMAGE_PIXELS check already ran on the size.

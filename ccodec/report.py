@@ -7,21 +7,22 @@ JSON objects (`SCHEMA` is their version: fields are only ever added).
 
 from __future__ import annotations
 
+import functools
 import io
 import math
-import multiprocessing
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from .ccz import DEFAULT_MAX_PIXELS, decode, read_header
-from .codec import encode_image
+from .encoder import encode_image
 from .errors import CczError, OptionError
 from .metrics import bits_per_pixel, mse, psnr
-from .quantize import MODES, Quantized
+from .model import MODES, Quantized
+from .validate import check_int
+from .workers import ProcessRun
 from .writers import get_writer
 
 __all__ = ["SCHEMA", "CczInfo", "KRow", "Sweep", "ccz_info", "hex_color", "k_table", "sweep"]
@@ -124,8 +125,7 @@ def sweep(
     ks = tuple(ks)
     if not ks:
         raise OptionError("no K values to try.")
-    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
-        raise OptionError(f"jobs={jobs!r} should be an integer >= 1.")
+    jobs = check_int("jobs", jobs, 1)
     if pixels.ndim != 3:
         raise OptionError(f"pixels of shape {pixels.shape} should be (H, W, C).")
     options = {"seed": seed, "max_iter": max_iter, "level": level, "input_bytes": input_bytes}
@@ -167,34 +167,31 @@ def _measure_all(
             results.append(_measure(pixels, k, **options))
             on_row()
         return results
-    # Processes, not threads: k-means holds the GIL for much of its time. forkserver
-    # rather than fork, which is unsafe once BLAS has started its threads.
-    context = multiprocessing.get_context("forkserver")
-    ordered: list[Any] = [None] * len(ks)
-    pool = ProcessPoolExecutor(jobs, context, initializer=_share, initargs=(pixels,))
-    try:
-        futures = {pool.submit(_measure_shared, k, **options): i for i, k in enumerate(ks)}
-        for future in as_completed(futures):
-            ordered[futures[future]] = future.result()
+    # Processes, not threads: k-means holds the GIL for much of its time.
+    measure = functools.partial(_measure_or_error, pixels, options)
+    results = []
+    with ProcessRun(measure, list(ks), jobs, _worker_died) as run:
+        for outcome in run:
+            if isinstance(outcome, Exception):
+                raise outcome
+            results.append(outcome)
             on_row()
-    finally:
-        pool.shutdown(cancel_futures=True)
-    return ordered
+    return results
 
 
-_shared_pixels: np.ndarray | None = None
+def _measure_or_error(
+    pixels: np.ndarray, options: dict[str, Any], k: int
+) -> tuple[KRow, Quantized] | Exception:
+    """`_measure` in a worker: an error comes back as a value, for the parent to raise."""
+    try:
+        return _measure(pixels, k, **options)
+    except Exception as exc:  # MemoryError included; SystemExit (SIGTERM) ends the worker
+        return exc
 
 
-def _share(pixels: np.ndarray) -> None:
-    """Worker initializer: receive the pixels once per process, not once per K."""
-    global _shared_pixels
-    _shared_pixels = pixels
-
-
-def _measure_shared(k: int, **options: Any) -> tuple[KRow, Quantized]:
-    """`_measure` on the pixels `_share` gave this worker."""
-    assert _shared_pixels is not None
-    return _measure(_shared_pixels, k, **options)
+def _worker_died(k: int, exitcode: int | None) -> Exception:
+    how = f"signal {-exitcode}" if exitcode is not None and exitcode < 0 else f"status {exitcode}"
+    return CczError(f"the worker process measuring K={k} died ({how}); try fewer -j workers")
 
 
 def _measure(
@@ -220,19 +217,23 @@ def _measure(
         ratio_raw=pixels.size / ccz_bytes,
         ratio_input=None if input_bytes is None else input_bytes / ccz_bytes,
         png8_bytes=_written_size(q, "png"),
-        webp_lossless_bytes=_written_size(q, "webp"),
+        webp_lossless_bytes=_webp_size(q),
     )
     return row, q
 
 
-def _written_size(q: Quantized, writer_name: str) -> int | None:
-    """Bytes of `q` as the named writer writes it (what `ccodec decode` makes); None if it can't."""
+def _written_size(q: Quantized, writer_name: str) -> int:
+    """Bytes of `q` as the named writer writes it (what `ccodec decode` makes)."""
     buffer = io.BytesIO()
+    get_writer(writer_name).write(q, buffer)
+    return buffer.tell()
+
+
+def _webp_size(q: Quantized) -> int | None:
     try:
-        get_writer(writer_name).write(q, buffer)
+        return _written_size(q, "webp")
     except CczError:  # no WebP in this Pillow, or an image too large for WebP
         return None
-    return buffer.tell()
 
 
 def _finite(value: float) -> float | None:

@@ -8,7 +8,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from .errors import OptionError
-from .quantize import MODES
+from .model import MODES
 from .report import Sweep
 
 __all__ = ["TILE_WIDTH", "contact_sheet", "sheet_size"]

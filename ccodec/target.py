@@ -7,8 +7,7 @@ of the error at every K: one k-means run (greedy k-means++, a few plain
 Lloyd steps) on the coarse histogram of a subsample, a millisecond or a few
 per K, since the k-means++ centres are drawn once per coarse level and the
 first K of them start K. The estimate follows the shape of quantize's error
-against K, not its scale (quantize's error is 0.93-1.23 times it on the
-corpus at K = 4..93, 1.01-1.12 in 8 cases of 10, median 1.06),
+against K, not its scale (quantize's error is a few per cent above it),
 so the first full run is one below the smallest K the estimate says
 meets: if the prediction is right, that is the K - 1 run the proof needs
 anyway, and the second run is the answer. After that the full runs set the
@@ -18,7 +17,7 @@ answer, where the log-log line through them does (the estimate's noise, a
 few per cent, is a K or two at K near 50).
 
 Work is reused in four ways: the image's colour histogram is made once
-and every full run is quantize's own computation from it (`_quantize_colors`,
+and every full run is quantize's own computation from it (`quantize_colors`,
 its error summed over the distinct colours, not the pixels); estimates are
 cached by K; full runs are cached by K; and the one that meets the target at
 the returned K is the result (only its pixel labels are looked up at the end).
@@ -39,20 +38,11 @@ from typing import Any
 import numpy as np
 
 from .errors import OptionError
-from .quantize import (
-    _DEFAULT_TOL,
-    _SPLIT_ABOVE,
-    MAX_COLORS,
-    Quantized,
-    _histogram,
-    _pixel_labels,
-    _quantize_colors,
-    _split_centers,
-    _unpack,
-    _validate_int,
-    _validate_pixels,
-    validate_space,
-)
+from .kmeans.histogram import histogram, pixel_labels, unpack
+from .kmeans.seeding import SPLIT_ABOVE, split_centers
+from .model import MAX_COLORS, Quantized
+from .quantize import DEFAULT_TOL, quantize_colors, validate_space
+from .validate import check_int, check_pixels
 
 __all__ = ["TargetQuantized", "quantize_to_target"]
 
@@ -66,10 +56,9 @@ _ESTIMATE_BINS = 512
 _BINS_PER_CLUSTER = 8
 _ESTIMATE_STEPS = 4
 _BLOCK_ELEMENTS = 1 << 16
-# quantize's error over the estimate is about c K^-_DRIFT (c 0.93-1.23 on the
-# corpus at K = 4..93, median 1.06); the estimate includes K^-_DRIFT and
-# c is taken as _FIRST_RATIO until a full run measures it (over 260 corpus
-# targets, 1.07 and 1.09 ended 200 searches in 2 full runs, 1.06 189, 1.04 174).
+# quantize's error over the estimate is about c K^-_DRIFT; the estimate includes
+# K^-_DRIFT and c is taken as _FIRST_RATIO until a full run measures it (the ratio
+# that ended the most corpus searches in two full runs).
 _DRIFT = 0.048
 _FIRST_RATIO = 1.07
 # With a full run on one side of the answer only, the estimate's slope is
@@ -106,25 +95,44 @@ def quantize_to_target(
 ) -> TargetQuantized:
     """The quantization at the smallest K that meets `max_mse` or `min_psnr`.
 
-    Give exactly one of `max_mse` (on the [0, 1] scale of `ccodec.mse`) or
-    `min_psnr` in dB (converted as MSE = 10^(-PSNR/10), as `ccodec.psnr`
-    defines it). The result equals ``quantize(pixels, result.k, seed=seed,
-    max_iter=max_iter, space=space)``; the MSE is measured in sRGB whatever
-    the `space` k-means clusters in. If even K = `k_max` (or the number of
-    distinct colours, which is exact) misses the target, it is that quantization with
-    ``reached=False``. `k_max` is 256 unless given (quantize goes to
-    `MAX_COLORS`).
+    The result equals ``quantize(pixels, result.k, seed=seed,
+    max_iter=max_iter, space=space)``.
+
+    Parameters
+    ----------
+    pixels : numpy.ndarray
+        As `quantize` takes them.
+    max_mse, min_psnr : float
+        Exactly one: the MSE on the [0, 1] scale of `ccodec.mse`, or the PSNR
+        in dB (converted as MSE = 10^(-PSNR/10), as `ccodec.psnr` defines
+        it). The MSE is measured in sRGB whatever `space` clusters in.
+    seed, max_iter, space
+        As `quantize` takes them.
+    k_max : int
+        The largest K tried, up to `MAX_COLORS`.
+
+    Returns
+    -------
+    TargetQuantized
+        With its ``mse``; if even K = `k_max` (or the number of distinct
+        colours, which is exact) misses the target, that quantization with
+        ``reached=False``.
+
+    Raises
+    ------
+    OptionError
+        Neither or both targets, or an argument out of its range.
 
     >>> img = np.array([[0, 0, 100, 100, 200, 200]], np.uint8)
     >>> q = quantize_to_target(img, max_mse=0)
     >>> q.k, q.mse, q.reached
     (3, 0.0, True)
     """
-    pixels = _validate_pixels(pixels)
+    pixels = check_pixels(pixels)
     target = _target_mse(max_mse, min_psnr)
-    seed = _validate_int("seed", seed, 0, None)
-    max_iter = _validate_int("max_iter", max_iter, 1, None)
-    k_max = _validate_int("k_max", k_max, 1, MAX_COLORS)
+    seed = check_int("seed", seed, 0, None)
+    max_iter = check_int("max_iter", max_iter, 1, None)
+    k_max = check_int("k_max", k_max, 1, MAX_COLORS)
     options = {"seed": seed, "max_iter": max_iter, "space": validate_space(space)}
     return _quantize_to_target(pixels, target, options, k_max)
 
@@ -149,11 +157,10 @@ def _target_mse(max_mse: object, min_psnr: object) -> float:
 def _quantize_to_target(
     pixels: np.ndarray, target: float, options: dict[str, Any], k_max: int
 ) -> TargetQuantized:
-    # Every full run is quantize's own computation after its histogram,
-    # which is made once here (5-10 ms of a 20-60 ms run at small K).
+    # Every full run is quantize's own computation after its histogram, made once here.
     height, width, channels = pixels.shape
-    keys, unique_keys, counts = _histogram(pixels.reshape(-1, channels))
-    colors = _unpack(unique_keys, channels)
+    keys, unique_keys, counts = histogram(pixels.reshape(-1, channels))
+    colors = unpack(unique_keys, channels)
     wide = colors.astype(np.int64)  # exact squared differences for the error
     runs: dict[int, tuple[np.ndarray, np.ndarray, float]] = {}
     order: list[tuple[int, float]] = []
@@ -164,8 +171,8 @@ def _quantize_to_target(
         k = min(k, colours[0])
         if k not in runs:
             rng = np.random.default_rng(options["seed"])
-            palette, labels = _quantize_colors(
-                unique_keys, colors, counts, k, rng, options["max_iter"], _DEFAULT_TOL,
+            palette, labels = quantize_colors(
+                unique_keys, colors, counts, k, rng, options["max_iter"], DEFAULT_TOL,
                 options["space"],
             )  # fmt: skip
             error = _histogram_mse(wide, counts, palette[labels], pixels.size)
@@ -181,7 +188,7 @@ def _quantize_to_target(
     else:
         found = _find(full, _Estimate(pixels), target, k_max, colours)
     palette, labels, error = runs[found]
-    labels = _pixel_labels(keys, unique_keys, labels, channels).reshape(height, width)
+    labels = pixel_labels(keys, unique_keys, labels, channels).reshape(height, width)
     return TargetQuantized(
         palette,
         labels,
@@ -275,7 +282,7 @@ class _Estimate:
     its colours merged into bins of their top bits (as quantize's coarse
     levels): the coarsest level with at least _ESTIMATE_BINS bins and
     _BINS_PER_CLUSTER per cluster. The level's first K greedy k-means++
-    centres (`_GrowingStart`; quantize's split start above _SPLIT_ABOVE) and
+    centres (`_GrowingStart`; quantize's split start above SPLIT_ABOVE) and
     at most _ESTIMATE_STEPS plain Lloyd steps on the bins' means give the error,
     plus the fixed error of replacing each colour by its bin's mean, times
     K^-_DRIFT. It runs in RGB whatever the space and tracks quantize's error
@@ -286,8 +293,8 @@ class _Estimate:
         height, width, channels = pixels.shape
         step = max(1, math.ceil(math.sqrt(height * width / _SAMPLE_PIXELS)))
         flat = np.ascontiguousarray(pixels[::step, ::step]).reshape(-1, channels)
-        _, self.keys, counts = _histogram(flat)
-        self.colors = _unpack(self.keys, channels).astype(np.float64) / 255
+        _, self.keys, counts = histogram(flat)
+        self.colors = unpack(self.keys, channels).astype(np.float64) / 255
         self.weights = counts.astype(np.float64)
         self.values = flat.size
         self.levels: list[tuple[int, np.ndarray]] = []
@@ -333,10 +340,10 @@ class _Estimate:
             # the binning error is left (and no start can place K centres).
             error = 0.0
             if k < len(points):
-                if k > _SPLIT_ABOVE:
-                    # Greedy k-means++ is K passes over the points (26.6 s at
-                    # K = 8000): the split start, as quantize uses there.
-                    centers = _split_centers(points, weights, k)
+                if k > SPLIT_ABOVE:
+                    # Greedy k-means++ is K passes over the points: the split
+                    # start, as quantize uses there.
+                    centers = split_centers(points, weights, k)
                 else:
                     centers = self._start(index).centers(k)
                 error = _lloyd_error(points, weights, centers, _ESTIMATE_STEPS)

@@ -12,7 +12,8 @@ from PIL import Image
 
 import ccodec
 from ccodec import batch
-from ccodec.batch import EncodeOptions, FileResult, Job, encode_file, expand_inputs, plan_outputs
+from ccodec.batch import FileResult, Job, encode_file, expand_inputs, plan_outputs
+from ccodec.encoder import EncodeOptions
 
 OPTIONS = EncodeOptions(k=8)
 
@@ -127,7 +128,7 @@ def test_encode_file_turns_an_unexpected_exception_into_a_failure(tmp_path, monk
     def broken(*args, **kwargs):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(batch, "encode_image", broken)
+    monkeypatch.setattr(batch, "encode_pixels", broken)
     result = encode_file(Job(str(source), str(tmp_path / "a.ccz"), OPTIONS))
     assert result == FileResult("failed", f"{source}: unexpected RuntimeError: a bug")
     assert not (tmp_path / "a.ccz").exists()
@@ -139,7 +140,7 @@ def test_encode_file_says_when_memory_ran_out(tmp_path, monkeypatch):
     def too_big(*args, **kwargs):
         raise MemoryError("Unable to allocate 1.34 GiB for an array")
 
-    monkeypatch.setattr(batch, "encode_image", too_big)
+    monkeypatch.setattr(batch, "encode_pixels", too_big)
     result = encode_file(Job(str(source), str(tmp_path / "a.ccz"), OPTIONS))
     assert result == FileResult("failed", f"{source}: out of memory encoding it")
     assert not (tmp_path / "a.ccz").exists()

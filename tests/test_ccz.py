@@ -32,7 +32,7 @@ from ccodec.errors import (
     TruncatedError,
     UnsupportedError,
 )
-from ccodec.quantize import Quantized
+from ccodec.model import Quantized
 
 # The worked example of formats/ccz.md: black, red, blue; indices [[0, 1], [2, 0]].
 EXAMPLE = Quantized(
@@ -92,7 +92,7 @@ def test_example_header_fields():
     h = read_header(bytes.fromhex(EXAMPLE_HEX))
     assert (h.major, h.minor, h.header_length) == (1, 0, 40)
     assert (h.width, h.height, h.k, h.channels, h.mode, h.bits) == (2, 2, 3, 3, "RGB", 2)
-    assert (h.compression, h.filter, h.required_flags, h.optional_flags) == (0, 0, 0, 0)
+    assert (h.coding_id, h.filter, h.required_flags, h.optional_flags) == (0, 0, 0, 0)
     assert (h.stride, h.raw_size, h.payload_offset, h.payload_length) == (1, 2, 53, 15)
     assert h.file_size == len(EXAMPLE_HEX) // 2 == 68
 
@@ -551,7 +551,7 @@ def test_rans_coding_round_trips(k, channels):
     q = _smooth(k, channels, 41, 23, seed=k)
     data = encode_quantized(q, coding="rans")
     header = read_header(data)
-    assert (header.coding, header.compression, header.minor) == ("rans", 1, 1)
+    assert (header.coding, header.coding_id, header.minor) == ("rans", 1, 1)
     decoded = decode(data)
     assert decoded == q and decoded.labels.dtype == q.labels.dtype
 

@@ -41,7 +41,8 @@ def assert_ok(result: Result) -> None:
 
 
 def assert_error(result: Result, *fragments: str, code: int = 1) -> None:
-    """One line on stderr (click's usage format for code 2), no traceback, nothing on stdout."""
+    """One `ccodec: error:` line on stderr (after click's usage line for code 2), no
+    traceback, nothing on stdout."""
     assert result.exit_code == code, result.output
     assert isinstance(result.exception, SystemExit)
     assert "Traceback" not in result.output
@@ -52,7 +53,8 @@ def assert_error(result: Result, *fragments: str, code: int = 1) -> None:
         message = result.stderr
     else:
         message = result.stderr.splitlines()[-1]
-        assert message.startswith("Error: ")
+        assert message.startswith("ccodec: error: ")
+        assert "Error: " not in result.stderr
     for fragment in fragments:
         assert fragment in message, message
 
@@ -260,7 +262,7 @@ def test_encode_interrupted_leaves_nothing(image_file, tmp_path, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(batch, "encode_image", interrupted)
+    monkeypatch.setattr(batch, "encode_pixels", interrupted)
     result = run("encode", source, tmp_path / "o.ccz", "-k", 4)
     assert_error(result, "interrupted", code=130)
     assert sorted(os.listdir(tmp_path)) == ["in.png"]

@@ -37,7 +37,7 @@ def test_every_mode_and_k_round_trips(k, channels, kind):
     q = _image(k, channels, 23, 37, kind, seed=k)
     data = encode_quantized(q, coding="context")
     header = read_header(data)
-    assert (header.coding, header.compression, header.minor) == ("context", 2, 2)
+    assert (header.coding, header.coding_id, header.minor) == ("context", 2, 2)
     decoded = decode(data)
     assert decoded == q
     assert decoded.labels.dtype == (np.uint8 if k <= 256 else np.uint16)

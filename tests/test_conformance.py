@@ -89,11 +89,11 @@ def _hex_info(info: dict) -> dict:
 def test_files_that_use_version_1_1_say_so_and_1_0_files_do_not():
     for entry in VALID:
         header = ccodec.read_header((ROOT / entry["file"]).read_bytes())
-        uses_1_1 = header.bits == 16 or header.compression != 0 or header.has_metadata
+        uses_1_1 = header.bits == 16 or header.coding_id != 0 or header.has_metadata
         assert ("v1_0" in entry) == uses_1_1, entry["file"]
         if "v1_0" in entry:
             assert header.minor == (2 if header.coding == "context" else 1)
-            unsupported = header.bits == 16 or header.compression != 0
+            unsupported = header.bits == 16 or header.coding_id != 0
             assert entry["v1_0"].startswith("UnsupportedError" if unsupported else "ok")
 
 

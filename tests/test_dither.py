@@ -11,7 +11,7 @@ from PIL import Image
 
 from ccodec import OptionError, quantize, to_pixels
 from ccodec.dither import METHODS, dither
-from ccodec.quantize import MAX_COLORS
+from ccodec.model import MAX_COLORS
 
 DATA = Path(__file__).resolve().parents[1] / "ccodec" / "data"
 # The benchmark corpus, where the benchmarks look for it by default.

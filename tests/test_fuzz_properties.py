@@ -15,7 +15,7 @@ from PIL import Image
 
 from ccodec.ccz import HEADER_SIZE, SIGNATURE, decode, encode_quantized, read_header
 from ccodec.errors import CczError
-from ccodec.quantize import Quantized
+from ccodec.model import Quantized
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -116,10 +116,10 @@ def test_any_image_round_trips_exactly(q, coding):
         q.channels,
     )
     assert header.bits == next(b for b in (1, 2, 4, 8, 16) if q.k <= 1 << b)
-    if header.compression == 2:
+    if header.coding_id == 2:
         assert header.minor == 2
     else:
-        assert header.minor == (header.bits == 16 or header.compression == 1 or bool(q.info))
+        assert header.minor == (header.bits == 16 or header.coding_id == 1 or bool(q.info))
     assert len(data) == header.file_size
     decoded = decode(data)
     assert decoded == q and decoded.info == q.info

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import tracemalloc
 from pathlib import Path
 
@@ -10,13 +9,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import ccodec
 from ccodec import OptionError, Quantized, quantize
+from ccodec.kmeans import histogram, lloyd, seeding
+from ccodec.kmeans import levels as kmeans_levels
+from ccodec.kmeans import nearest as kmeans_nearest
 from ccodec.metrics import mse
+from ccodec.model import MODES
+from ccodec.quantize import SPACES
 
-# The module, not the function of the same name that ccodec re-exports.
-qmod = importlib.import_module("ccodec.quantize")
-
-ASTRONAUT = Path(qmod.__file__).parent / "data" / "astronaut.png"
+ASTRONAUT = Path(ccodec.__file__).parent / "data" / "astronaut.png"
 
 
 def rgb(*rows: list[tuple[int, int, int]]) -> np.ndarray:
@@ -57,7 +59,7 @@ def test_empty_cluster_is_reseeded():
     weights = np.ones(len(points))
     # The third centre lies beyond every point, so its cluster starts empty.
     centers = np.array([[0.0], [0.5], [1.0]], np.float32)
-    state = qmod._State(points, weights, centers)
+    state = lloyd.LloydState(points, weights, centers)
     assert np.bincount(state.labels, minlength=3).min() == 0
     state.iterate(100, 0.0)
     assert np.all(np.isfinite(state.centers))
@@ -166,13 +168,13 @@ def test_tol_zero_runs_until_no_label_changes():
     rng = np.random.default_rng(0)
     points = rng.random((500, 3)).astype(np.float32)
     weights = rng.integers(1, 5, 500).astype(np.float64)
-    state = qmod._State(points, weights, points[:6].copy())
+    state = lloyd.LloydState(points, weights, points[:6].copy())
     state.iterate(1000, 0.0)
     # A fixed point: one more Lloyd step moves no point.
     assert state.move(state.means()[0]) == 0
 
 
-class CountingState(qmod._State):
+class CountingState(lloyd.LloydState):
     """Records what each step's `move` returns (the weight that changed label)."""
 
     def move(self, centers, weights=None):
@@ -209,8 +211,8 @@ def test_tolerance_stops_early_but_stays_valid():
         ({"pixels": np.zeros((2, 2, 5), np.uint8)}, "(2, 2, 5)"),
         ({"pixels": np.zeros((2,), np.uint8)}, "(2,)"),
         ({"pixels": np.zeros((0, 3, 3), np.uint8)}, "(0, 3, 3)"),
-        ({"k": 0}, "k=0 should be in 1..65536"),
-        ({"k": 65537}, "k=65537 should be in 1..65536"),
+        ({"k": 0}, "k=0 should be an integer in 1..65536"),
+        ({"k": 65537}, "k=65537 should be an integer in 1..65536"),
         ({"k": 1 << 40}, "k=1099511627776"),
         ({"k": True}, "k=True"),
         ({"k": 2.0}, "k=2.0"),
@@ -246,17 +248,17 @@ def test_memory_grows_with_pixels_not_pixels_times_k(monkeypatch):
     peak = _peak_bytes(img, 256)
     assert peak < limit, f"peak {peak / 2**20:.0f} MiB"
     # The measure does catch a whole distance matrix: unchunked, it goes over.
-    monkeypatch.setattr(qmod, "_CHUNK_ELEMENTS", 1 << 30)
+    monkeypatch.setattr(kmeans_nearest, "CHUNK_ELEMENTS", 1 << 30)
     assert _peak_bytes(img, 256) > limit
 
 
 @pytest.mark.parametrize("channels", [1, 2, 3, 4])
 def test_interleaved_keys_round_trip(channels):
     pixels = np.random.default_rng(0).integers(0, 256, (3000, channels), dtype=np.uint8)
-    keys, unique_keys, counts = qmod._histogram(pixels)
-    assert np.array_equal(qmod._unpack(keys, channels), pixels)
+    keys, unique_keys, counts = histogram.histogram(pixels)
+    assert np.array_equal(histogram.unpack(keys, channels), pixels)
     colours, expected_counts = np.unique(pixels, axis=0, return_counts=True)
-    assert sorted(map(tuple, qmod._unpack(unique_keys, channels).tolist())) == sorted(
+    assert sorted(map(tuple, histogram.unpack(unique_keys, channels).tolist())) == sorted(
         map(tuple, colours.tolist())
     )
     assert sorted(counts.tolist()) == sorted(expected_counts.tolist())
@@ -266,26 +268,26 @@ def test_interleaved_keys_round_trip(channels):
 def test_two_thread_histogram_and_labels_match_one_thread(monkeypatch, channels):
     # Odd length, so the halves differ in size; repeats, so the merge meets equal keys.
     pixels = np.random.default_rng(1).integers(0, 6, (5001, channels), dtype=np.uint8) * 51
-    monkeypatch.setattr(qmod, "_THREADED_FROM", 1 << 40)
-    keys, unique_keys, counts = qmod._histogram(pixels)
+    monkeypatch.setattr(histogram, "_THREADED_FROM", 1 << 40)
+    keys, unique_keys, counts = histogram.histogram(pixels)
     color_labels = (np.arange(len(unique_keys)) % 251).astype(np.uint8)
-    labels = qmod._pixel_labels(keys, unique_keys, color_labels, channels)
-    monkeypatch.setattr(qmod, "_THREADED_FROM", 2)
-    monkeypatch.setattr(qmod.os, "cpu_count", lambda: 2)
-    threaded = qmod._histogram(pixels)
+    labels = histogram.pixel_labels(keys, unique_keys, color_labels, channels)
+    monkeypatch.setattr(histogram, "_THREADED_FROM", 2)
+    monkeypatch.setattr(histogram.os, "cpu_count", lambda: 2)
+    threaded = histogram.histogram(pixels)
     for one, two in zip((keys, unique_keys, counts), threaded, strict=True):
         assert np.array_equal(one, two)
-    assert np.array_equal(qmod._pixel_labels(*threaded[:2], color_labels, channels), labels)
+    assert np.array_equal(histogram.pixel_labels(*threaded[:2], color_labels, channels), labels)
     assert np.all(np.diff(unique_keys.astype(np.int64)) > 0)
     assert counts.sum() == len(pixels)
 
 
 def test_one_core_or_a_small_image_stays_on_one_thread(monkeypatch):
-    monkeypatch.setattr(qmod.os, "cpu_count", lambda: 1)
-    assert not qmod._threads_pay(1 << 30)
-    monkeypatch.setattr(qmod.os, "cpu_count", lambda: 8)
-    assert not qmod._threads_pay(qmod._THREADED_FROM - 1)
-    assert qmod._threads_pay(qmod._THREADED_FROM)
+    monkeypatch.setattr(histogram.os, "cpu_count", lambda: 1)
+    assert not histogram.threads_pay(1 << 30)
+    monkeypatch.setattr(histogram.os, "cpu_count", lambda: 8)
+    assert not histogram.threads_pay(histogram._THREADED_FROM - 1)
+    assert histogram.threads_pay(histogram._THREADED_FROM)
 
 
 @pytest.mark.parametrize("failing", ["first", "second"])
@@ -296,17 +298,17 @@ def test_an_error_on_either_thread_reaches_the_caller(failing):
         return part
 
     with pytest.raises(MemoryError, match=failing):
-        qmod._on_two_threads(work, "first", "second")
-    assert qmod._on_two_threads(str.upper, "a", "b") == ("A", "B")
+        histogram.on_two_threads(work, "first", "second")
+    assert histogram.on_two_threads(str.upper, "a", "b") == ("A", "B")
 
 
 def test_coarse_bins_group_colours_by_their_top_bits(monkeypatch):
-    monkeypatch.setattr(qmod, "_COARSE_ABOVE", 0)
-    monkeypatch.setattr(qmod, "_COARSE_BITS", (2, 3))
+    monkeypatch.setattr(kmeans_levels, "_COARSE_ABOVE", 0)
+    monkeypatch.setattr(kmeans_levels, "_COARSE_BITS", (2, 3))
     pixels = np.random.default_rng(0).integers(0, 256, (4000, 3), dtype=np.uint8)
-    _, unique_keys, _ = qmod._histogram(pixels)
-    colours = qmod._unpack(unique_keys, 3)
-    levels = qmod._coarse_bins(unique_keys, 3, 2)
+    _, unique_keys, _ = histogram.histogram(pixels)
+    colours = histogram.unpack(unique_keys, 3)
+    levels = kmeans_levels.coarse_bins(unique_keys, 3, 2)
     assert len(levels) == 2
     for bits, bins in zip((2, 3), levels, strict=True):
         # Same bin exactly when the colours agree in their top bits.
@@ -319,16 +321,16 @@ def test_coarse_bins_group_colours_by_their_top_bits(monkeypatch):
 
 
 def test_a_skipped_level_is_used_when_coarser_ones_are_too_coarse(monkeypatch):
-    monkeypatch.setattr(qmod, "_COARSE_ABOVE", 0)
-    monkeypatch.setattr(qmod, "_COARSE_BITS", (2, 7))
+    monkeypatch.setattr(kmeans_levels, "_COARSE_ABOVE", 0)
+    monkeypatch.setattr(kmeans_levels, "_COARSE_BITS", (2, 7))
     pixels = np.random.default_rng(0).integers(0, 256, (4000, 3), dtype=np.uint8)
-    _, unique_keys, _ = qmod._histogram(pixels)
+    _, unique_keys, _ = histogram.histogram(pixels)
     # 7 bits barely merges random colours (skipped: not half as many bins),
     # and 2 bits leaves 64 bins, too few for 3 x 32: the 7-bit level it is.
-    levels = qmod._coarse_bins(unique_keys, 3, 3)
+    levels = kmeans_levels.coarse_bins(unique_keys, 3, 3)
     expected = len(np.unique(pixels >> 1, axis=0))
     assert len(levels) == 1 and levels[0].max() + 1 == expected
-    assert qmod._coarse_bins(unique_keys, 3, 1)[0].max() + 1 == 64
+    assert kmeans_levels.coarse_bins(unique_keys, 3, 1)[0].max() + 1 == 64
 
 
 # --- K above 256: uint16 labels ------------------------------------------------
@@ -391,11 +393,11 @@ def test_rgba_and_grey_above_256():
 
 def test_split_centers_halves_at_the_widest_axis():
     points = np.array([[0, 0], [0.1, 0], [1, 0.05], [1.1, 0.05]], np.float32)
-    centers = qmod._split_centers(points, np.array([1.0, 3.0, 1.0, 1.0]), 2)
+    centers = seeding.split_centers(points, np.array([1.0, 3.0, 1.0, 1.0]), 2)
     assert np.sort(centers, axis=0) == pytest.approx(np.array([[0.075, 0], [1.05, 0.05]]))
     # Every cluster splits until there are K, however many rounds that takes.
     many = np.random.default_rng(0).random((5000, 3)).astype(np.float32)
-    centers = qmod._split_centers(many, np.ones(5000), 777)
+    centers = seeding.split_centers(many, np.ones(5000), 777)
     assert len(np.unique(centers, axis=0)) == 777
 
 
@@ -404,9 +406,9 @@ def test_half_gaps_in_row_chunks_match_the_whole_matrix(monkeypatch):
     whole = ((centers[:, None] - centers[None]) ** 2).sum(2)
     np.fill_diagonal(whole, np.inf)
     expected = np.sqrt(whole.min(1)) / 2
-    monkeypatch.setattr(qmod, "_CHUNK_ELEMENTS", 64)  # 13 rows a chunk
+    monkeypatch.setattr(kmeans_nearest, "CHUNK_ELEMENTS", 64)  # 13 rows a chunk
     # float32 products against float64 differences: equal up to rounding.
-    assert qmod._half_gaps(centers) == pytest.approx(expected, abs=1e-5)
+    assert lloyd._half_gaps(centers) == pytest.approx(expected, abs=1e-5)
 
 
 @pytest.mark.parametrize("k", [1, 2, 7, 16, 20, 40])
@@ -415,13 +417,13 @@ def test_nearest_two_matches_brute_force_on_either_path(monkeypatch, k, by_centr
     rng = np.random.default_rng(k)
     points = rng.random((3001, 3)).astype(np.float32)
     centers = rng.random((k, 3)).astype(np.float32)
-    order, starts = qmod._groups(centers, len(points))
+    order, starts = lloyd._groups(centers, len(points))
     centers = centers[order]
     # Small blocks, so several blocks and a short last one are covered.
-    monkeypatch.setattr(qmod, "_BY_CENTRE_BLOCK", 700)
-    monkeypatch.setattr(qmod, "_BY_CENTRE_UP_TO", 64 if by_centre else 0)
-    labels, first, others = qmod._nearest_two(
-        points, centers, starts, qmod._group_columns(starts, k)
+    monkeypatch.setattr(kmeans_nearest, "_BY_CENTRE_BLOCK", 700)
+    monkeypatch.setattr(kmeans_nearest, "_BY_CENTRE_UP_TO", 64 if by_centre else 0)
+    labels, first, others = kmeans_nearest.nearest_two(
+        points, centers, starts, kmeans_nearest.group_columns(starts, k)
     )
     exact = np.sqrt(((points[:, None].astype(np.float64) - centers[None]) ** 2).sum(2))
     assert np.array_equal(labels, exact.argmin(1))
@@ -441,8 +443,8 @@ def test_nearest_batch_matches_brute_force_run_by_run(monkeypatch, k):
     points = rng.random((2001, 3)).astype(np.float32)
     centers = rng.random((3, k, 3)).astype(np.float32)
     # Small chunks, so several chunks and a short last one are covered.
-    monkeypatch.setattr(qmod, "_CHUNK_ELEMENTS", 50 * 3 * k)
-    labels, nearest = qmod._nearest_batch(points, centers)
+    monkeypatch.setattr(kmeans_nearest, "CHUNK_ELEMENTS", 50 * 3 * k)
+    labels, nearest = kmeans_nearest.nearest_batch(points, centers)
     for run in range(3):
         exact = ((points[:, None].astype(np.float64) - centers[run][None]) ** 2).sum(2)
         assert np.array_equal(labels[run], exact.argmin(1))
@@ -454,7 +456,7 @@ def test_nearest_batch_matches_brute_force_run_by_run(monkeypatch, k):
 def test_a_finer_level_inherits_valid_bounds_and_converges_to_exact_labels():
     rng = np.random.default_rng(4)
     coarse = rng.random((300, 3)).astype(np.float32)
-    state = qmod._State(coarse, np.ones(300), coarse[:40])
+    state = lloyd.LloydState(coarse, np.ones(300), coarse[:40])
     assert len(state.starts) == 5
     parent = rng.integers(0, 300, 1000)
     fine = (coarse[parent] + rng.normal(0, 0.02, (1000, 3))).astype(np.float32)
@@ -544,7 +546,7 @@ def test_oklab_labels_are_the_nearest_entries_in_oklab_and_deterministic(name):
     img, k = next((img, k) for n, img, k in _fingerprint_images() if n == name)
     q = quantize(img, k, seed=5, space="oklab")
     assert q == quantize(img, k, seed=5, space="oklab")
-    assert q.palette.dtype == np.uint8 and q.k == k and q.mode == qmod.MODES[q.palette.shape[1]]
+    assert q.palette.dtype == np.uint8 and q.k == k and q.mode == MODES[q.palette.shape[1]]
     flat = img.reshape(-1, q.channels)
     distances = ((_oklab(flat)[:, None, :] - _oklab(q.palette)[None]) ** 2).sum(axis=2)
     chosen = distances[np.arange(len(flat)), q.labels.reshape(-1)]
@@ -554,7 +556,7 @@ def test_oklab_labels_are_the_nearest_entries_in_oklab_and_deterministic(name):
 
 def test_oklab_changes_the_palette_and_lowers_the_oklab_error():
     pixels = np.asarray(Image.open(ASTRONAUT).convert("RGB"))[::4, ::4]
-    by_space = {space: quantize(pixels, 8, seed=0, space=space) for space in qmod.SPACES}
+    by_space = {space: quantize(pixels, 8, seed=0, space=space) for space in SPACES}
     errors = {
         space: float(np.mean(np.sum((_oklab(q.to_array()) - _oklab(pixels)) ** 2, axis=2)))
         for space, q in by_space.items()

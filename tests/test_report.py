@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import os
 import re
 
 import numpy as np
@@ -87,6 +88,25 @@ def test_sweep_on_worker_processes_matches_one_process():
     assert many == one
     assert list(many.quantized) == list(one.quantized)
     assert len(calls) == 3
+
+
+def test_an_error_in_a_worker_is_raised_in_the_caller(monkeypatch):
+    measure = report._measure
+
+    def refuse_three(pixels, k, **options):
+        if k == 3:
+            raise ccodec.OptionError("no K=3 here")
+        return measure(pixels, k, **options)
+
+    monkeypatch.setattr(report, "_measure", refuse_three)  # the forked workers inherit it
+    with pytest.raises(ccodec.OptionError, match="no K=3 here"):
+        sweep(np.zeros((4, 4, 3), np.uint8), [2, 3, 4], jobs=2)
+
+
+def test_a_worker_that_dies_is_an_error_naming_its_k(monkeypatch):
+    monkeypatch.setattr(report, "_measure", lambda pixels, k, **options: os._exit(3))
+    with pytest.raises(ccodec.CczError, match=r"measuring K=2 died \(status 3\)"):
+        sweep(np.zeros((4, 4, 3), np.uint8), [2, 5], jobs=2)
 
 
 @pytest.mark.parametrize(

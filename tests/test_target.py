@@ -10,7 +10,7 @@ import pytest
 
 from ccodec import OptionError, Quantized, quantize
 from ccodec.metrics import mse
-from ccodec.quantize import MAX_COLORS
+from ccodec.model import MAX_COLORS
 from ccodec.target import TargetQuantized, quantize_to_target
 
 

@@ -27,7 +27,7 @@ from pathlib import PurePath
 from typing import Any, BinaryIO
 
 from ..errors import CczError, OptionError, OutputError
-from ..quantize import Quantized
+from ..model import Quantized
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -202,7 +202,8 @@ def _plugins() -> tuple[tuple[Writer, ...], tuple[tuple[str, str], ...]]:
         try:
             writer = _load_plugin(entry, taken={w.name for w in loaded} | _BUILTIN_NAMES)
         except Exception as exc:  # a broken plugin must not hide the working ones
-            where = f" from {entry.dist.name}" if getattr(entry, "dist", None) else ""
+            dist = getattr(entry, "dist", None)
+            where = f" from {dist.name}" if dist is not None else ""
             message = f"writer plugin {entry.name!r} ({entry.value}{where}) is broken: {exc}"
             broken.append((entry.name.lower(), message))
         else:
@@ -226,7 +227,8 @@ def _load_plugin(entry: EntryPoint, taken: Iterable[str]) -> Writer:
         raise TypeError(f"extensions must be strings like '.xyz', not {extensions!r}")
     if not callable(obj.write):
         raise TypeError("write is not callable")
-    source = f"plugin ({entry.dist.name})" if getattr(entry, "dist", None) else "plugin"
+    dist = getattr(entry, "dist", None)
+    source = f"plugin ({dist.name})" if dist is not None else "plugin"
     options = getattr(obj, "options", None)
     return Writer(
         name.lower(),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from ..quantize import BYTE_PALETTE_SIZE, Quantized
+from ..model import BYTE_PALETTE_SIZE, Quantized
 
 
 def palette_image(q: Quantized) -> Image.Image:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import BinaryIO
 
 from ..ccz import encode_quantized
-from ..quantize import Quantized
+from ..model import Quantized
 
 
 def write(q: Quantized, fp: BinaryIO, *, level: int | None = None, coding: str = "auto") -> None:

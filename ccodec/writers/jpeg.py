@@ -6,8 +6,8 @@ from typing import BinaryIO
 
 from PIL import Image
 
-from ..errors import OptionError
-from ..quantize import Quantized
+from ..model import Quantized
+from ..validate import check_int
 from ._palette import icc_profile, plain_image
 
 DEFAULT_QUALITY = 90
@@ -15,8 +15,7 @@ DEFAULT_QUALITY = 90
 
 def write(q: Quantized, fp: BinaryIO, *, quality: int = DEFAULT_QUALITY) -> None:
     """Write `q` as a JPEG of the given `quality` (1-95)."""
-    if isinstance(quality, bool) or not isinstance(quality, int) or not 1 <= quality <= 95:
-        raise OptionError(f"quality={quality!r} should be an integer in 1..95 for JPEG.")
+    quality = check_int("quality", quality, 1, 95, scope=" for JPEG")
     image = plain_image(q)
     if image.mode in ("LA", "RGBA"):
         opaque = image.mode[:-1]

@@ -17,7 +17,8 @@ import numpy as np
 from PIL import Image, ImageFile
 
 from ..errors import OptionError, OutputError
-from ..quantize import Quantized
+from ..model import Quantized
+from ..validate import check_int
 from ._palette import icc_profile, palette_image, plain_image
 
 # Formats saved as a palette first: a GIF saved from RGB is re-quantized by Pillow.
@@ -93,9 +94,7 @@ def check_quality(quality: object, format: str) -> None:
     if format not in QUALITY_RANGES:
         raise OptionError(f"{format} takes no quality: it is written exactly.")
     low, high = QUALITY_RANGES[format]
-    if isinstance(quality, bool) or not isinstance(quality, int) or not low <= quality <= high:
-        should = f"should be an integer in {low}..{high} for {format}."
-        raise OptionError(f"quality={quality!r} {should}")
+    check_int("quality", quality, low, high, scope=f" for {format}")
 
 
 def one_transparent_colour(q: Quantized) -> Image.Image:

@@ -7,7 +7,7 @@ from typing import BinaryIO
 
 from PIL import PngImagePlugin
 
-from ..quantize import BYTE_PALETTE_SIZE, Quantized
+from ..model import BYTE_PALETTE_SIZE, Quantized
 from ._palette import icc_profile, palette_image, plain_image
 
 # PNG keywords: 1-79 Latin-1 characters (PNG 1.2, section 11.3.4.2).

@@ -39,7 +39,7 @@ with atheris.instrument_imports():
 
     from ccodec.coder import decode_labels, encode_labels
     from ccodec.errors import FormatError
-    from ccodec.quantize import label_dtype
+    from ccodec.model import label_dtype
 
 _KS = (1, 2, 3, 4, 5, 16, 17, 255, 256, 257, 300, 4096, 65536)
 

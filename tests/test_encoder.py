@@ -158,3 +158,26 @@ def test_an_icc_profile_is_kept_only_when_it_describes_the_stored_pixels(mode, s
     image.info["icc_profile"] = _profile(space)
     q, _ = ccodec.encode_image(image, 2)
     assert ("icc_profile" in q.info) == kept
+
+
+def test_a_quality_target_goes_through_the_same_path():
+    pixels = np.arange(64, dtype=np.uint8).reshape(8, 8)
+    q, data = ccodec.encode_image(pixels, max_mse=1e-4)
+    assert q == ccodec.quantize_to_target(pixels, max_mse=1e-4)
+    assert data == ccodec.encode(pixels, max_mse=1e-4)
+    assert ccodec.decode(data) == q
+    assert ccodec.encode_image(pixels, 4, max_mse=0)[0].k == 4  # K caps the search
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({}, "give k, or a quality target"),
+        ({"k": 4, "min_psnr": 30, "dither_method": "ordered"}, "cannot be combined"),
+        ({"k": 4, "dither_method": "halftone"}, "dither='halftone' is not one of"),
+        ({"k": 4, "space": "lab"}, "space='lab' is not one of"),
+    ],
+)
+def test_encode_refuses_what_it_cannot_do(options, message):
+    with pytest.raises(ccodec.OptionError, match=message):
+        ccodec.encode(np.zeros((2, 2, 3), np.uint8), **options)
