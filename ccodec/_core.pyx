@@ -9,7 +9,7 @@ every argument first) is named there.
 
 from libc.stdint cimport uint8_t, uint16_t
 
-# A label map's element: 8-bit indices up to K = 256, 16-bit above (quantize.label_dtype).
+# A label map's element: 8-bit indices up to K = 256, 16-bit above (model.label_dtype).
 ctypedef fused label_t:
     uint8_t
     uint16_t

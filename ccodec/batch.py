@@ -27,7 +27,7 @@ from .metrics import bits_per_pixel, mse, psnr
 from .model import Quantized
 from .output import check_output, write_atomic
 from .target import TargetQuantized
-from .workers import ProcessRun, Run
+from .workers import ProcessRun, Run, exit_description
 
 __all__ = [
     "FileResult",
@@ -259,7 +259,7 @@ def run_jobs(jobs: list[Job], *, workers: int = 1, client=None) -> Run[FileResul
 
 
 def _worker_died(job: Job, exitcode: int | None) -> FileResult:
-    how = f"signal {-exitcode}" if exitcode is not None and exitcode < 0 else f"status {exitcode}"
+    how = exit_description(exitcode)
     return FileResult(
         "failed", f"{job.source}: the worker process encoding it died ({how}); try fewer -j workers"
     )

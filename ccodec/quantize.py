@@ -129,11 +129,16 @@ def quantize(
     else:
         seed = check_int("seed", seed, 0, None)
 
-    height, width = pixels.shape[:2]
-    flat = pixels.reshape(height * width, -1)
+    height, width, channels = pixels.shape
+    flat = pixels.reshape(height * width, channels)
     rng = np.random.default_rng(seed)
     report = on_progress or _ignore
-    palette, labels = _quantize(flat, k, rng, max_iter, tol, space, report)
+    keys, unique_keys, counts = histogram(flat)
+    colors = unpack(unique_keys, channels)
+    palette, color_labels = quantize_colors(
+        unique_keys, colors, counts, k, rng, max_iter, tol, space, report
+    )
+    labels = pixel_labels(keys, unique_keys, color_labels, channels)
     report(1.0)
     return Quantized(palette, labels.reshape(height, width), seed)
 
@@ -147,24 +152,6 @@ def validate_space(space: object) -> str:
     if not isinstance(space, str) or space not in SPACES:
         raise OptionError(f"space={space!r} is not one of {', '.join(SPACES)}.")
     return space
-
-
-def _quantize(
-    flat: np.ndarray,
-    k: int,
-    rng: np.random.Generator,
-    max_iter: int,
-    tol: float,
-    space: str,
-    report: Callable[[float], None] = _ignore,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Palette (K', C) uint8 and labels (N,) uint8 for flat (N, C) uint8 pixels."""
-    keys, unique_keys, counts = histogram(flat)
-    colors = unpack(unique_keys, flat.shape[1])
-    palette, color_labels = quantize_colors(
-        unique_keys, colors, counts, k, rng, max_iter, tol, space, report
-    )
-    return palette, pixel_labels(keys, unique_keys, color_labels, flat.shape[1])
 
 
 def quantize_colors(

@@ -22,7 +22,7 @@ from .errors import CczError, OptionError
 from .metrics import bits_per_pixel, mse, psnr
 from .model import MODES, Quantized
 from .validate import check_int
-from .workers import ProcessRun
+from .workers import ProcessRun, exit_description
 from .writers import get_writer
 
 __all__ = ["SCHEMA", "CczInfo", "KRow", "Sweep", "ccz_info", "hex_color", "k_table", "sweep"]
@@ -190,7 +190,7 @@ def _measure_or_error(
 
 
 def _worker_died(k: int, exitcode: int | None) -> Exception:
-    how = f"signal {-exitcode}" if exitcode is not None and exitcode < 0 else f"status {exitcode}"
+    how = exit_description(exitcode)
     return CczError(f"the worker process measuring K={k} died ({how}); try fewer -j workers")
 
 

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection, wait
 from typing import Generic, TypeVar
 
-__all__ = ["GRACE", "ProcessRun", "Run"]
+__all__ = ["GRACE", "ProcessRun", "Run", "exit_description"]
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -172,6 +172,15 @@ class ProcessRun(Run[Result], Generic[Item, Result]):
             if worker.conn.poll():
                 self._done[worker.index] = worker.conn.recv()  # type: ignore[index]
                 worker.index = None
+
+
+def exit_description(exitcode: int | None) -> str:
+    """How a worker ended, for a message: "signal 9" or "status 1".
+
+    >>> exit_description(-9), exit_description(1)
+    ('signal 9', 'status 1')
+    """
+    return f"signal {-exitcode}" if exitcode is not None and exitcode < 0 else f"status {exitcode}"
 
 
 def _serve(conn: Connection, fn: Callable) -> None:
