@@ -5,7 +5,12 @@ coarsest level, finalists, Lloyd level by level, rounding) and adds, each
 switched by a `Recipe` field:
 
 - more restarts at small K (`restarts`), and more finalists (`finalists`);
-- split-and-merge moves on a chosen level (`swaps`, `swap_level`): drop the
+- every finalist carried to the full histogram, the best kept only there
+  (`carry`, narrowed to the best `carry_keep` after each finer level);
+- restarts on finer levels too, their finalists joining the carried ones
+  (`also_restart_on`), or on a finer level only (`skip_levels`); greedy
+  k-means++ with other candidate counts (`trials`);
+- split-and-merge moves on chosen levels (`swaps`, `swap_level`): drop the
   centre whose removal costs least, add one where it gains most, converge,
   keep the move if the error fell;
 - a last Lloyd on the full histogram with its own stopping fraction (`final_tol`);
@@ -30,9 +35,9 @@ Q = importlib.import_module("ccodec.quantize")
 class Recipe:
     restarts: tuple[tuple[int, int], ...] | None = None  # ((max K, runs), ...); None: ccodec's
     finalists: int = Q._FINALISTS
-    swaps: int = 0  # split-and-merge attempts that fail before giving up
+    swaps: int = 0  # best-estimated moves converged per round; when all fail, it ends
     swap_level: int | tuple[int, ...] = -1  # level index(es), coarsest first; -1 the full one
-    swap_pairs: int = 4  # cheapest removals x best additions tried per attempt
+    swap_pairs: int = 4  # cheapest removals x (2 x this) candidate points estimated per round
     swap_max: int = 0  # 0: no limit on kept moves; else at most this many
     final_tol: float | None = None  # the full histogram's stopping fraction; None: tol
     round_search: bool = False
@@ -40,6 +45,7 @@ class Recipe:
     skip_levels: int = 0  # drop this many of the coarsest levels (restart on a finer one)
     also_restart_on: tuple[int, ...] = ()  # finer levels that add their own restarts' finalists
     carry: bool = False  # every finalist runs to the full histogram; the best one is kept
+    carry_keep: int = 0  # with carry: after each level but the first and last, keep this many
 
 
 DEFAULT = Recipe()
@@ -105,6 +111,8 @@ def quantize_colors(unique_keys, colors, counts, k, rng, recipe: Recipe, max_ite
             index = states.index(state)
             state = states[index] = split_and_merge(state, recipe, max_iter, level_tol, not last)
         if recipe.carry:
+            if recipe.carry_keep and 0 < level < len(levels) - 1:
+                states = sorted(states, key=Q._State.inertia)[: recipe.carry_keep]
             candidates = [s.centers for s in states]
         elif level == 0 and not (recipe.swaps and 0 in swap_levels):
             # As ccodec: the coarsest level ranks its runs only roughly, the next one decides.
