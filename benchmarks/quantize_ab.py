@@ -5,12 +5,15 @@
     python benchmarks/quantize_ab.py HEAD --clock wall      # for changes that use both cores
 
 The revision's `ccodec/` is read with `git show` into a temporary folder and
-imported as the package ``ccodec_base``; the work tree's `ccodec` is the
-new side. For each cell the two `quantize` calls alternate --repeat times,
-so a change in the machine's load hits both alike, and each side's best
-time counts. The CPU clock (``time.process_time``) is the default: on a
-shared machine it moves far less than the wall clock, but it adds up both
-cores, so a change that runs work on two threads needs ``--clock wall``.
+imported as the package ``ccodec_base``; the work tree's `ccodec` is the new
+side. Both sides use the work tree's compiled ``_core`` (copied beside the
+revision's sources), so the script compares the Python code; a change to the
+compiled loops needs its own benchmark. For each cell the two `quantize`
+calls alternate --repeat times, so a change in the machine's load hits both
+alike, and each side's best time counts. The CPU clock
+(``time.process_time``) is the default: on a shared machine it moves far less
+than the wall clock, but it adds up both cores, so a change that runs work on
+two threads needs ``--clock wall``.
 
 Each line gives both times, their ratio, and whether the palettes and labels
 are byte-identical; when they are not, both MSEs. The last line gives the
@@ -63,6 +66,8 @@ def import_revision(revision: str, folder: Path):
                 check=True,
             ).stdout
         )
+    for built in (REPO / "ccodec").glob("_core*.so"):
+        (folder / "ccodec_base" / built.name).write_bytes(built.read_bytes())
     sys.path.insert(0, str(folder))
     return importlib.import_module("ccodec_base")
 
