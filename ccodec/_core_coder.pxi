@@ -139,6 +139,7 @@ cdef struct Context:
     int n  # distinct candidates
     uint32_t cand[CANDIDATES]
     uint32_t west  # the literal's reference colour
+    uint32_t nn  # the last neighbour, kept by _pattern for _more_candidates
 
 
 cdef inline void _context(label_t *row, label_t *up, label_t *up2, uint8_t *esc_row,
@@ -187,6 +188,68 @@ cdef inline void _context(label_t *row, label_t *up, label_t *up2, uint8_t *esc_
         if not dup:
             c.cand[c.n] = v
             c.n += 1
+
+
+cdef inline int _pattern(label_t *row, label_t *up, label_t *up2, uint8_t *esc_row,
+                         uint8_t *esc_up, Py_ssize_t x, Py_ssize_t width, Context *c) noexcept nogil:
+    """The decoder's half of _context: the flag context without `near`, w and the second
+    candidate (c.n is 1 or 2 here); the rest waits for _more_candidates."""
+    cdef uint32_t w, n, nw, ne, ww, nn, nne, nww
+    cdef int pattern
+    if x > 0:
+        w = row[x - 1]
+    elif up != NULL:
+        w = up[x]
+    else:
+        w = 0
+    if up != NULL:
+        n = up[x]
+        nw = up[x - 1] if x > 0 else n
+        ne = up[x + 1] if x + 1 < width else n
+    else:
+        n = nw = ne = w
+    ww = row[x - 2] if x > 1 else w
+    nn = up2[x] if up2 != NULL else n
+    nne = up2[x + 1] if up2 != NULL and x + 1 < width else ne
+    nww = up[x - 2] if up != NULL and x > 1 else nw
+    pattern = ((w == n) | (w == nw) << 1 | (w == ne) << 2 | (n == nw) << 3
+               | (n == ne) << 4 | (nw == ne) << 5 | (w == ww) << 6 | (n == nn) << 7)
+    pattern += ((esc_row[x - 1] if x > 0 else 0) * 3 + (esc_up[x] if up != NULL else 0)) * 256
+    pattern += ((ne == nne) | (nw == nww) << 1) * 2304
+    c.west = w
+    c.cand[0] = w
+    c.cand[2] = n
+    c.cand[3] = nw
+    c.cand[4] = ne
+    c.cand[5] = ww
+    c.nn = nn
+    # The second candidate: the first neighbour after w that differs from it.
+    c.cand[1] = (n if w != n else nw if w != nw else ne if w != ne else ww if w != ww else nn)
+    c.n = 2 if c.cand[1] != w else 1
+    return pattern
+
+
+cdef inline void _more_candidates(Context *c) noexcept nogil:
+    """The full candidate list after _pattern."""
+    cdef uint32_t others[CANDIDATES - 1]
+    cdef uint32_t v
+    cdef int i, j, dup, m = 1
+    others[0] = c.cand[2]
+    others[1] = c.cand[3]
+    others[2] = c.cand[4]
+    others[3] = c.cand[5]
+    others[4] = c.nn
+    for i in range(CANDIDATES - 1):
+        v = others[i]
+        dup = 0
+        for j in range(m):
+            if c.cand[j] == v:
+                dup = 1
+                break
+        if not dup:
+            c.cand[m] = v
+            m += 1
+    c.n = m
 
 
 cdef inline int _literal_class(const uint8_t *pos_row, Context *c) noexcept nogil:
@@ -344,7 +407,7 @@ def context_decode(const uint8_t[::1] stream, label_t[:, ::1] labels, Py_ssize_t
     cdef uint8_t *ct = &count[0]
     cdef const uint8_t *pos_row
     cdef uint32_t value, rank, slot, t, j
-    cdef int i, hit, cls, e_bits, depth, node, bit, emax, hi_bits, hi, n_ex, err = 0
+    cdef int i, hit, cls, e_bits, depth, node, bit, emax, hi_bits, hi, n_ex, err = 0, pattern
     cdef uint32_t excluded[CANDIDATES]
     cdef Py_ssize_t lit_base = FLAG_CONTEXTS
     cdef Py_ssize_t mant_base = FLAG_CONTEXTS + LITERAL_CLASSES * EXP_NODES
@@ -352,6 +415,7 @@ def context_decode(const uint8_t[::1] stream, label_t[:, ::1] labels, Py_ssize_t
     emax = _bit_length(<uint32_t>(k - 1))
     depth = _bit_length(<uint32_t>emax)
     hi_bits = _bit_length(<uint32_t>((k - 1) >> 8))
+    pos_row = NULL  # the distance ranks from w, K <= 256 only
 
     d.size = stream.shape[0]
     if d.size < 4:
@@ -371,21 +435,27 @@ def context_decode(const uint8_t[::1] stream, label_t[:, ::1] labels, Py_ssize_t
             esc_row = &esc[(y & 1) * width]
             esc_up = &esc[((y + 1) & 1) * width]
             for x in range(width):
-                _context(row, up, up2, esc_row, esc_up, x, width, &c)
-                if k <= 256 and c.n >= 2 and pos[c.west, c.cand[1]] <= NEAR:
-                    c.pattern += NEAR_PATTERN
+                pattern = _pattern(row, up, up2, esc_row, esc_up, x, width, &c)
+                pos_row = &pos[c.west, 0] if k <= 256 else pos_row
+                if k <= 256 and c.n >= 2 and pos_row[c.cand[1]] <= NEAR:
+                    pattern += NEAR_PATTERN
+                # Most pixels are their west neighbour: the other candidates only after a miss.
+                if _decode_bit(&d, pr + pattern, ct + pattern) == 0:
+                    row[x] = <label_t>c.west
+                    esc_row[x] = 0
+                    continue
+                _more_candidates(&c)
                 hit = 0
-                for i in range(c.n):
-                    slot = i * SLOT_STRIDE + c.pattern
+                for i in range(1, c.n):
+                    slot = i * SLOT_STRIDE + pattern
                     if _decode_bit(&d, pr + slot, ct + slot) == 0:
                         row[x] = <label_t>c.cand[i]
                         hit = 1
                         break
-                esc_row[x] = 2 if not hit else (1 if i > 0 else 0)
+                esc_row[x] = 1 if hit else 2
                 if hit:
                     continue
                 if k <= 256:
-                    pos_row = &pos[c.west, 0]
                     cls = _literal_class(pos_row, &c)
                     node = 1
                     for i in range(depth):
