@@ -230,25 +230,22 @@ cdef inline int _pattern(label_t *row, label_t *up, label_t *up2, uint8_t *esc_r
 
 
 cdef inline void _more_candidates(Context *c) noexcept nogil:
-    """The full candidate list after _pattern."""
-    cdef uint32_t others[CANDIDATES - 1]
-    cdef uint32_t v
-    cdef int i, j, dup, m = 1
-    others[0] = c.cand[2]
-    others[1] = c.cand[3]
-    others[2] = c.cand[4]
-    others[3] = c.cand[5]
-    others[4] = c.nn
-    for i in range(CANDIDATES - 1):
-        v = others[i]
-        dup = 0
-        for j in range(m):
-            if c.cand[j] == v:
-                dup = 1
-                break
-        if not dup:
-            c.cand[m] = v
-            m += 1
+    """The full candidate list after _pattern. Without branches: whether a neighbour repeats
+    an earlier one is as hard to predict as the image, and each slot is written anyway and
+    kept by advancing the count."""
+    cdef uint32_t w = c.cand[0], n = c.cand[2], nw = c.cand[3], ne = c.cand[4], ww = c.cand[5]
+    cdef uint32_t nn = c.nn
+    cdef int m = 1
+    c.cand[m] = n
+    m += n != w
+    c.cand[m] = nw
+    m += (nw != w) & (nw != n)
+    c.cand[m] = ne
+    m += (ne != w) & (ne != n) & (ne != nw)
+    c.cand[m] = ww
+    m += (ww != w) & (ww != n) & (ww != nw) & (ww != ne)
+    c.cand[m] = nn
+    m += (nn != w) & (nn != n) & (nn != nw) & (nn != ne) & (nn != ww)
     c.n = m
 
 
