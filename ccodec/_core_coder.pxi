@@ -404,7 +404,7 @@ def context_decode(const uint8_t[::1] stream, label_t[:, ::1] labels, Py_ssize_t
     cdef uint8_t *ct = &count[0]
     cdef const uint8_t *pos_row
     cdef uint32_t value, rank, slot, t, j
-    cdef int i, hit, cls, e_bits, depth, node, bit, emax, hi_bits, hi, n_ex, err = 0, pattern
+    cdef int i, hit, cls, e_bits, depth, node, bit, emax, hi_bits, hi, err = 0, pattern
     cdef uint32_t excluded[CANDIDATES]
     cdef Py_ssize_t lit_base = FLAG_CONTEXTS
     cdef Py_ssize_t mant_base = FLAG_CONTEXTS + LITERAL_CLASSES * EXP_NODES
@@ -467,19 +467,20 @@ def context_decode(const uint8_t[::1] stream, label_t[:, ::1] labels, Py_ssize_t
                         slot = mant_base + cls * MANT_NODES + node
                         node = node * 2 + _decode_bit(&d, pr + slot, ct + slot)
                     rank = <uint32_t>node if e_bits > 0 else 0
-                    # Undo the candidates' exclusion: step over each, nearest first.
-                    n_ex = 0
+                    # Undo the candidates' exclusion: the least R with R = rank + (candidates at
+                    # or below R), found from R = rank upwards; it is formats/context.md's
+                    # stepping over the sorted ranks, without the sort.
                     for i in range(c.n):
-                        t = pos_row[c.cand[i]]
-                        j = n_ex
-                        while j > 0 and excluded[j - 1] > t:
-                            excluded[j] = excluded[j - 1]
-                            j -= 1
-                        excluded[j] = t
-                        n_ex += 1
-                    for i in range(n_ex):
-                        if excluded[i] <= rank:
-                            rank += 1
+                        excluded[i] = pos_row[c.cand[i]]
+                    t = rank
+                    while True:
+                        j = rank
+                        for i in range(c.n):
+                            j += excluded[i] <= t
+                        if j == t:
+                            break
+                        t = j
+                    rank = t
                     if rank >= <uint32_t>k:
                         err = ERR_RANK
                         break
