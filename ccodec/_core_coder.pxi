@@ -31,6 +31,10 @@ cdef uint32_t _RATE[RATE_STEPS + 1]
 cdef int _rate_i
 for _rate_i in range(RATE_STEPS + 1):
     _RATE[_rate_i] = <uint32_t>(65536 * 2 // (2 * _rate_i + 3))
+# Bit lengths of the byte values: a rank's class in one load, not a loop whose exit mispredicts.
+cdef uint8_t _BIT_LENGTH[256]
+for _rate_i in range(256):
+    _BIT_LENGTH[_rate_i] = (<uint32_t>_rate_i).bit_length()
 
 
 cdef struct Encoder:
@@ -139,6 +143,7 @@ cdef struct Context:
     int n  # distinct candidates
     uint32_t cand[CANDIDATES]
     uint32_t west  # the literal's reference colour
+    uint32_t nn  # the last neighbour, kept by _pattern for _more_candidates
 
 
 cdef inline void _context(label_t *row, label_t *up, label_t *up2, uint8_t *esc_row,
@@ -189,11 +194,70 @@ cdef inline void _context(label_t *row, label_t *up, label_t *up2, uint8_t *esc_
             c.n += 1
 
 
+cdef inline int _pattern(label_t *row, label_t *up, label_t *up2, uint8_t *esc_row,
+                         uint8_t *esc_up, Py_ssize_t x, Py_ssize_t width, Context *c) noexcept nogil:
+    """The decoder's half of _context: the flag context without `near`, w and the second
+    candidate (c.n is 1 or 2 here); the rest waits for _more_candidates."""
+    cdef uint32_t w, n, nw, ne, ww, nn, nne, nww
+    cdef int pattern
+    if x > 0:
+        w = row[x - 1]
+    elif up != NULL:
+        w = up[x]
+    else:
+        w = 0
+    if up != NULL:
+        n = up[x]
+        nw = up[x - 1] if x > 0 else n
+        ne = up[x + 1] if x + 1 < width else n
+    else:
+        n = nw = ne = w
+    ww = row[x - 2] if x > 1 else w
+    nn = up2[x] if up2 != NULL else n
+    nne = up2[x + 1] if up2 != NULL and x + 1 < width else ne
+    nww = up[x - 2] if up != NULL and x > 1 else nw
+    pattern = ((w == n) | (w == nw) << 1 | (w == ne) << 2 | (n == nw) << 3
+               | (n == ne) << 4 | (nw == ne) << 5 | (w == ww) << 6 | (n == nn) << 7)
+    pattern += ((esc_row[x - 1] if x > 0 else 0) * 3 + (esc_up[x] if up != NULL else 0)) * 256
+    pattern += ((ne == nne) | (nw == nww) << 1) * 2304
+    c.west = w
+    c.cand[0] = w
+    c.cand[2] = n
+    c.cand[3] = nw
+    c.cand[4] = ne
+    c.cand[5] = ww
+    c.nn = nn
+    # The second candidate: the first neighbour after w that differs from it.
+    c.cand[1] = (n if w != n else nw if w != nw else ne if w != ne else ww if w != ww else nn)
+    c.n = 2 if c.cand[1] != w else 1
+    return pattern
+
+
+cdef inline void _more_candidates(Context *c) noexcept nogil:
+    """The full candidate list after _pattern. Without branches: whether a neighbour repeats
+    an earlier one is as hard to predict as the image, and each slot is written anyway and
+    kept by advancing the count."""
+    cdef uint32_t w = c.cand[0], n = c.cand[2], nw = c.cand[3], ne = c.cand[4], ww = c.cand[5]
+    cdef uint32_t nn = c.nn
+    cdef int m = 1
+    c.cand[m] = n
+    m += n != w
+    c.cand[m] = nw
+    m += (nw != w) & (nw != n)
+    c.cand[m] = ne
+    m += (ne != w) & (ne != n) & (ne != nw)
+    c.cand[m] = ww
+    m += (ww != w) & (ww != n) & (ww != nw) & (ww != ne)
+    c.cand[m] = nn
+    m += (nn != w) & (nn != n) & (nn != nw) & (nn != ne) & (nn != ww)
+    c.n = m
+
+
 cdef inline int _literal_class(const uint8_t *pos_row, Context *c) noexcept nogil:
     """How far, in rank from the west colour, the second candidate lies (0 if there is none)."""
     if c.n < 2:
         return 0
-    return _bit_length(pos_row[c.cand[1]])
+    return _BIT_LENGTH[pos_row[c.cand[1]]]
 
 
 cdef _check_tables(Py_ssize_t width, Py_ssize_t k, const uint8_t[:, ::1] order,
@@ -344,7 +408,7 @@ def context_decode(const uint8_t[::1] stream, label_t[:, ::1] labels, Py_ssize_t
     cdef uint8_t *ct = &count[0]
     cdef const uint8_t *pos_row
     cdef uint32_t value, rank, slot, t, j
-    cdef int i, hit, cls, e_bits, depth, node, bit, emax, hi_bits, hi, n_ex, err = 0
+    cdef int i, hit, cls, e_bits, depth, node, bit, emax, hi_bits, hi, err = 0, pattern
     cdef uint32_t excluded[CANDIDATES]
     cdef Py_ssize_t lit_base = FLAG_CONTEXTS
     cdef Py_ssize_t mant_base = FLAG_CONTEXTS + LITERAL_CLASSES * EXP_NODES
@@ -352,6 +416,7 @@ def context_decode(const uint8_t[::1] stream, label_t[:, ::1] labels, Py_ssize_t
     emax = _bit_length(<uint32_t>(k - 1))
     depth = _bit_length(<uint32_t>emax)
     hi_bits = _bit_length(<uint32_t>((k - 1) >> 8))
+    pos_row = NULL  # the distance ranks from w, K <= 256 only
 
     d.size = stream.shape[0]
     if d.size < 4:
@@ -371,21 +436,27 @@ def context_decode(const uint8_t[::1] stream, label_t[:, ::1] labels, Py_ssize_t
             esc_row = &esc[(y & 1) * width]
             esc_up = &esc[((y + 1) & 1) * width]
             for x in range(width):
-                _context(row, up, up2, esc_row, esc_up, x, width, &c)
-                if k <= 256 and c.n >= 2 and pos[c.west, c.cand[1]] <= NEAR:
-                    c.pattern += NEAR_PATTERN
+                pattern = _pattern(row, up, up2, esc_row, esc_up, x, width, &c)
+                pos_row = &pos[c.west, 0] if k <= 256 else pos_row
+                if k <= 256 and c.n >= 2 and pos_row[c.cand[1]] <= NEAR:
+                    pattern += NEAR_PATTERN
+                # Most pixels are their west neighbour: the other candidates only after a miss.
+                if _decode_bit(&d, pr + pattern, ct + pattern) == 0:
+                    row[x] = <label_t>c.west
+                    esc_row[x] = 0
+                    continue
+                _more_candidates(&c)
                 hit = 0
-                for i in range(c.n):
-                    slot = i * SLOT_STRIDE + c.pattern
+                for i in range(1, c.n):
+                    slot = i * SLOT_STRIDE + pattern
                     if _decode_bit(&d, pr + slot, ct + slot) == 0:
                         row[x] = <label_t>c.cand[i]
                         hit = 1
                         break
-                esc_row[x] = 2 if not hit else (1 if i > 0 else 0)
+                esc_row[x] = 1 if hit else 2
                 if hit:
                     continue
                 if k <= 256:
-                    pos_row = &pos[c.west, 0]
                     cls = _literal_class(pos_row, &c)
                     node = 1
                     for i in range(depth):
@@ -400,19 +471,20 @@ def context_decode(const uint8_t[::1] stream, label_t[:, ::1] labels, Py_ssize_t
                         slot = mant_base + cls * MANT_NODES + node
                         node = node * 2 + _decode_bit(&d, pr + slot, ct + slot)
                     rank = <uint32_t>node if e_bits > 0 else 0
-                    # Undo the candidates' exclusion: step over each, nearest first.
-                    n_ex = 0
+                    # Undo the candidates' exclusion: the least R with R = rank + (candidates at
+                    # or below R), found from R = rank upwards; it is formats/context.md's
+                    # stepping over the sorted ranks, without the sort.
                     for i in range(c.n):
-                        t = pos_row[c.cand[i]]
-                        j = n_ex
-                        while j > 0 and excluded[j - 1] > t:
-                            excluded[j] = excluded[j - 1]
-                            j -= 1
-                        excluded[j] = t
-                        n_ex += 1
-                    for i in range(n_ex):
-                        if excluded[i] <= rank:
-                            rank += 1
+                        excluded[i] = pos_row[c.cand[i]]
+                    t = rank
+                    while True:
+                        j = rank
+                        for i in range(c.n):
+                            j += excluded[i] <= t
+                        if j == t:
+                            break
+                        t = j
+                    rank = t
                     if rank >= <uint32_t>k:
                         err = ERR_RANK
                         break

@@ -76,16 +76,26 @@ def _tables(palette: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
     from each colour (`order`) and its inverse (`position`); the probabilities and counts."""
     k = len(palette)
     if k <= 256:
-        colours = palette.astype(np.int32)
-        step = colours[:, None, :] - colours[None, :, :]
+        # One channel at a time, in place: several times faster than an einsum over a
+        # (K, K, C) array of differences.
+        distances = np.zeros((k, k), np.int32)
+        step = np.empty((k, k), np.int32)
+        for channel in np.ascontiguousarray(palette.T, np.int32):
+            np.subtract(channel[:, None], channel[None, :], out=step)
+            step *= step
+            distances += step
         # Sort keys distance * 256 + index (below 2^26): ties go to the smaller index, and
         # sorting plain integers is several times faster than a stable argsort.
-        keys = np.einsum("ijc,ijc->ij", step, step) << 8
+        keys = distances << 8
         keys |= np.arange(k, dtype=np.int32)
         keys.sort(axis=1)
         order = (keys & 0xFF).astype(np.uint8)
-        position = np.empty_like(order)
-        position[np.arange(k)[:, None], order] = np.arange(k, dtype=np.uint8)
+        # The inverse permutation of each row, scattered through flat indices (a 2-D fancy
+        # index costs twice as much).
+        flat = order + np.arange(0, k * k, k, dtype=np.intp)[:, None]
+        position = np.empty(k * k, np.uint8)
+        position[flat.ravel()] = np.tile(np.arange(k, dtype=np.uint8), k)
+        position = position.reshape(k, k)
         contexts = _FLAG_CONTEXTS + _RANK_CONTEXTS
     else:
         order = position = np.zeros((1, 1), np.uint8)

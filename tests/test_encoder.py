@@ -78,11 +78,11 @@ def test_decode_refuses_non_ccz_with_cczerror():
 
 
 @pytest.mark.parametrize("channels", [1, 2, 3, 4])
-@pytest.mark.parametrize("k", [1, 2, 16, 256])
+@pytest.mark.parametrize("k", [1, 2, 16, 256, 300])
 def test_to_array_is_the_palette_looked_up_by_label_and_writable(channels, k):
     rng = np.random.default_rng(channels * 1000 + k)
     palette = rng.integers(0, 256, (k, channels), dtype=np.uint8)
-    labels = rng.integers(0, k, (7, 9), dtype=np.uint8)
+    labels = rng.integers(0, k, (7, 9), dtype=np.uint8 if k <= 256 else np.uint16)
     pixels = ccodec.Quantized(palette, labels).to_array()
     expected = palette[labels]
     assert np.array_equal(pixels, expected[..., 0] if channels == 1 else expected)
