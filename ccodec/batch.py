@@ -131,7 +131,7 @@ def _encode(
     """(quantized, .ccz bytes, MSE, warning, target note) for one image."""
     q, data = encode_pixels(pixels, options, source=image, on_progress=on_progress)
     if not isinstance(q, TargetQuantized):
-        return q, data, mse(pixels, q.to_array()), "", ""
+        return q, data, mse(pixels, q.to_array(), ignore_transparent=True), "", ""
     if not q.reached:
         warning = (
             f"target not reached: MSE {q.mse:.6f} at K={q.k}, the most allowed "
