@@ -79,6 +79,15 @@ def test_map_to_a_palette_image_keeps_its_palette_with_every_dither(tmp_path, me
     assert "K=8" in result.output
 
 
+def test_map_to_a_ccz_file_uses_its_palette_in_order(tmp_path):
+    assert_ok(run("encode", _save(tmp_path / "p.png", 2, "RGBA"), "-k", 6, tmp_path / "p.ccz"))
+    source = _save(tmp_path / "in.png", 1)
+    assert_ok(run("encode", source, "--map", tmp_path / "p.ccz", tmp_path / "o.ccz"))
+    assert np.array_equal(
+        _decoded(tmp_path / "o.ccz").palette, _decoded(tmp_path / "p.ccz").palette
+    )
+
+
 def test_map_to_an_rgb_image_uses_its_distinct_colours(tmp_path):
     colours = np.array([[[0, 0, 0], [255, 0, 0]], [[0, 0, 255], [0, 0, 0]]], np.uint8)
     Image.fromarray(colours).save(tmp_path / "map.png")
