@@ -46,7 +46,7 @@ from .images import STDIN, open_image, open_input, read_all, to_pixels
 from .interrupts import Terminated, ignore_interrupts, terminate_as_interrupt
 from .model import MAX_COLORS, MODES, Quantized
 from .output import check_output, write_atomic
-from .palettes import color_histogram, palette_from_histograms, palette_of
+from .palettes import ColorCounts, color_histogram, palette_of
 from .plot import FORMATS as PLOT_FORMATS
 from .plot import plot_sweep, require_matplotlib
 from .progress import progress
@@ -525,18 +525,18 @@ def _map_palette(path: Path) -> np.ndarray:
 def _shared_palette(batch: list[Job], options: EncodeOptions) -> EncodeOptions:
     """`options` with the --shared-palette of all the batch's inputs (k replaced by it).
 
-    Every input is read once here for its colour histogram (then again by its job): the
-    palette depends on all of them, so one that cannot be read stops the command
-    before anything is written.
+    Every input is read once here for its colour histogram, added to the others' at once
+    (then again by its job): the palette depends on all of them, so one that cannot be read
+    stops the command before anything is written.
     """
-    histograms = []
+    colours = ColorCounts()
     failed = []
     with progress(len(batch), "reading for the shared palette") as step:
         for job in batch:
             _working_on(f"reading {job.source} for the shared palette")
             try:
                 image = open_image(job.source, frame=job.frame, capture_stderr=True)
-                histograms.append(color_histogram(to_pixels(image, stretch=options.stretch)))
+                colours.add(*color_histogram(to_pixels(image, stretch=options.stretch)))
             except CczError as exc:
                 failed.append(str(exc))
             step()
@@ -549,8 +549,8 @@ def _shared_palette(batch: list[Job], options: EncodeOptions) -> EncodeOptions:
         )
     _working_on(f"making one palette of K={options.k} for {_files(len(batch))}")
     assert options.k is not None  # -k is required without a quality target
-    palette = palette_from_histograms(
-        histograms, options.k, seed=options.seed, max_iter=options.max_iter, space=options.space
+    palette = colours.palette(
+        options.k, seed=options.seed, max_iter=options.max_iter, space=options.space
     )
     return dataclasses.replace(options, k=None, palette=palette)
 

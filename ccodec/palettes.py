@@ -22,13 +22,14 @@ from PIL import Image
 from .dither import METHODS, dither
 from .errors import InputError, OptionError
 from .images import to_pixels
-from .kmeans.histogram import histogram, merge_histograms, unpack
+from .kmeans.histogram import histogram, merge_keys, pack, unpack
 from .model import MAX_COLORS, Quantized
 from .quantize import DEFAULT_TOL, quantize_colors, validate_space
 from .transparency import clear_hidden, first_transparent, has_alpha, hidden
 from .validate import check_int
 
 __all__ = [
+    "ColorCounts",
     "color_histogram",
     "dither_method",
     "map_pixels",
@@ -232,6 +233,65 @@ def color_histogram(pixels: np.ndarray, *, clear: bool = True) -> tuple[np.ndarr
     return unpack(unique_keys, flat.shape[1]), counts
 
 
+class ColorCounts:
+    """Colour histograms added together as they come, for one palette of several images.
+
+    Kept merged by colour key for each channel count, so memory grows with
+    the distinct colours seen, not with the images; a merge waits until the
+    pending histograms are as large as the merged one (each colour is
+    re-sorted a logarithmic number of times).
+    """
+
+    def __init__(self, histograms: Iterable[tuple[np.ndarray, np.ndarray]] = ()) -> None:
+        # channels -> [merged (keys, counts), pending (keys, counts) list, pending size]
+        self._groups: dict[int, list] = {}
+        for colors, counts in histograms:
+            self.add(colors, counts)
+
+    def add(self, colors: np.ndarray, counts: np.ndarray) -> None:
+        """Add one `color_histogram` result."""
+        group = self._groups.setdefault(colors.shape[1], [None, [], 0])
+        group[1].append((pack(colors), counts))
+        group[2] += len(colors)
+        if group[0] is None or group[2] >= len(group[0][0]):
+            self._merge(group)
+
+    @staticmethod
+    def _merge(group: list) -> None:
+        group[0] = merge_keys(([group[0]] if group[0] is not None else []) + group[1])
+        group[1], group[2] = [], 0
+
+    def merged(self) -> tuple[np.ndarray, np.ndarray, int]:
+        """Sorted distinct keys and their counts over everything added, in the widest mode
+        among the histograms, and that mode's channel count."""
+        if not self._groups:
+            raise OptionError("no images to make a palette from.")
+        channels = widest_channels(*self._groups)
+        parts = []
+        for have, group in self._groups.items():
+            if group[1]:
+                self._merge(group)
+            keys, counts = group[0]
+            if have != channels:
+                keys = pack(widen(unpack(keys, have), channels))
+            parts.append((keys, counts))
+        keys, counts = merge_keys(parts)
+        return keys, counts, channels
+
+    def palette(
+        self, k: int, *, seed: int = 0, max_iter: int = 300, space: str = "rgb"
+    ) -> np.ndarray:
+        """One (K', C) palette for all the colours added, clustered as `ccodec.quantize` does
+        (one image's histogram gives exactly quantize's palette)."""
+        unique_keys, counts, channels = self.merged()
+        colors = unpack(unique_keys, channels)
+        rng = np.random.default_rng(seed)
+        palette, _ = quantize_colors(
+            unique_keys, colors, counts, k, rng, max_iter, DEFAULT_TOL, space
+        )
+        return palette
+
+
 def palette_from_histograms(
     histograms: Iterable[tuple[np.ndarray, np.ndarray]],
     k: int,
@@ -240,23 +300,9 @@ def palette_from_histograms(
     max_iter: int = 300,
     space: str = "rgb",
 ) -> np.ndarray:
-    """One (K', C) palette for several `color_histogram` results, weighted by their counts.
-
-    The histograms are merged (the same colour's counts added) in the widest mode
-    among them, and clustered as `ccodec.quantize` clusters one image's: one image's
-    histogram gives exactly quantize's palette.
-    """
-    parts = list(histograms)
-    if not parts:
-        raise OptionError("no images to make a palette from.")
-    channels = widest_channels(*(colors.shape[1] for colors, _ in parts))
-    unique_keys, counts = merge_histograms(
-        [(widen(colors, channels), counts) for colors, counts in parts]
-    )
-    colors = unpack(unique_keys, channels)
-    rng = np.random.default_rng(seed)
-    palette, _ = quantize_colors(unique_keys, colors, counts, k, rng, max_iter, DEFAULT_TOL, space)
-    return palette
+    """One (K', C) palette for several `color_histogram` results, weighted by their counts
+    (see `ColorCounts`)."""
+    return ColorCounts(histograms).palette(k, seed=seed, max_iter=max_iter, space=space)
 
 
 def shared_palette(

@@ -9,7 +9,7 @@ from PIL import Image
 import ccodec
 from ccodec import InputError, OptionError
 from ccodec.kmeans.histogram import histogram, merge_histograms
-from ccodec.palettes import color_histogram, widen, widest_channels
+from ccodec.palettes import ColorCounts, color_histogram, widen, widest_channels
 
 METHODS = ["none", "floyd-steinberg", "ordered"]
 
@@ -145,6 +145,30 @@ def test_merged_histograms_equal_the_histogram_of_all_pixels():
     merged = merge_histograms([color_histogram(a), color_histogram(b)])
     _, keys, counts = histogram(np.concatenate([a, b]).reshape(-1, 3))
     assert np.array_equal(merged[0], keys) and np.array_equal(merged[1], counts)
+
+
+def test_color_counts_added_one_by_one_equal_one_histogram_of_everything():
+    images = [_photo(seed, (9 + seed, 11, 3)) for seed in range(12)]
+    colours = ColorCounts()
+    for image in images:
+        colours.add(*color_histogram(image))
+    keys, counts, channels = colours.merged()
+    everything = np.concatenate([image.reshape(-1, 3) for image in images])
+    _, expected_keys, expected_counts = histogram(everything)
+    assert channels == 3
+    assert np.array_equal(keys, expected_keys) and np.array_equal(counts, expected_counts)
+
+
+def test_color_counts_of_mixed_modes_widen_to_the_widest():
+    from ccodec.kmeans.histogram import unpack
+
+    grey = np.array([[7, 7, 9]], np.uint8)
+    rgb = np.array([[[7, 7, 7], [1, 2, 3]]], np.uint8)
+    keys, counts, channels = ColorCounts(map(color_histogram, [grey[..., None], rgb])).merged()
+    pairs = zip(unpack(keys, channels).tolist(), counts.tolist(), strict=True)
+    found = {tuple(c): n for c, n in pairs}
+    assert channels == 3
+    assert found == {(7, 7, 7): 3, (9, 9, 9): 1, (1, 2, 3): 1}
 
 
 def test_shared_palette_of_one_image_or_its_halves_is_quantize_s_palette():

@@ -15,6 +15,7 @@ import numpy as np
 __all__ = [
     "histogram",
     "merge_histograms",
+    "merge_keys",
     "on_two_threads",
     "pack",
     "pixel_labels",
@@ -99,7 +100,12 @@ def merge_histograms(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.nda
 
     Only the distinct colours are merged, never the pixels.
     """
-    keys = np.concatenate([pack(colors) for colors, _ in parts])
+    return merge_keys([(pack(colors), counts) for colors, counts in parts])
+
+
+def merge_keys(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """Several (keys, counts) of one channel count as sorted distinct keys and summed counts."""
+    keys = np.concatenate([k for k, _ in parts])
     counts = np.concatenate([np.asarray(c, np.int64) for _, c in parts])
     order = np.argsort(keys, kind="stable")
     keys, counts = keys[order], counts[order]
