@@ -18,6 +18,7 @@ except ImportError as exc:
         "source with a C compiler present: pip install ."
     ) from None
 from .ccz import DEFAULT_MAX_PIXELS, Header, decode, encode_quantized, read_header
+from .dropin import quantize_image
 from .encoder import encode, encode_image
 from .errors import (
     CczError,
@@ -35,6 +36,7 @@ from .errors import (
 from .images import open_image, to_pixels
 from .metrics import bits_per_pixel, mse, psnr
 from .model import MAX_COLORS, Quantized
+from .palettes import palette_of, quantize_many, remap, shared_palette
 from .pillow_plugin import register
 from .quantize import quantize
 from .target import TargetQuantized, quantize_to_target
@@ -68,11 +70,16 @@ __all__ = [
     "encode_quantized",
     "mse",
     "open_image",
+    "palette_of",
     "psnr",
     "quantize",
+    "quantize_image",
+    "quantize_many",
     "quantize_to_target",
     "read_header",
     "register",
+    "remap",
+    "shared_palette",
     "to_pixels",
 ]
 

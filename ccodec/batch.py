@@ -26,6 +26,7 @@ from .images import STDIN, open_image, to_pixels
 from .metrics import bits_per_pixel, mse, psnr
 from .model import Quantized
 from .output import check_output, write_atomic
+from .palettes import widen
 from .target import TargetQuantized
 from .workers import ProcessRun, Run, exit_description
 
@@ -131,7 +132,9 @@ def _encode(
     """(quantized, .ccz bytes, MSE, warning, target note) for one image."""
     q, data = encode_pixels(pixels, options, source=image, on_progress=on_progress)
     if not isinstance(q, TargetQuantized):
-        return q, data, mse(pixels, q.to_array()), "", ""
+        # Against the input in the result's mode: a given palette may be of a wider mode.
+        error = mse(widen(pixels, q.channels), q.to_array(), ignore_transparent=True)
+        return q, data, error, "", ""
     if not q.reached:
         warning = (
             f"target not reached: MSE {q.mse:.6f} at K={q.k}, the most allowed "

@@ -8,6 +8,7 @@ status 1 in exactly one place, `_Cli.invoke`.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import importlib.resources
 import io
@@ -45,6 +46,7 @@ from .images import STDIN, open_image, open_input, read_all, to_pixels
 from .interrupts import Terminated, ignore_interrupts, terminate_as_interrupt
 from .model import MAX_COLORS, MODES, Quantized
 from .output import check_output, write_atomic
+from .palettes import ColorCounts, color_histogram, palette_of
 from .plot import FORMATS as PLOT_FORMATS
 from .plot import plot_sweep, require_matplotlib
 from .progress import progress
@@ -340,6 +342,23 @@ def run() -> None:
     "coder, .ccz 1.2), rans (1.1's rANS, written only when asked for), or auto: zstd and "
     "context tried, the smaller kept.",
 )
+@click.option(
+    "--map",
+    "map_image",
+    type=_PATH,
+    metavar="IMAGE",
+    help="Map every INPUT onto the colours of IMAGE instead of quantizing: its palette if "
+    "it is a palette image (PNG-8, GIF; entries kept in their order), else its distinct "
+    "colours (at most 65,536). Works with every --dither; not with -k or a quality target.",
+)
+@click.option(
+    "--shared-palette",
+    is_flag=True,
+    help="With -o: one palette of K colours for all INPUTs together (their colour "
+    "histograms added), each image then mapped onto it (with --dither); the inputs meet in "
+    "the widest mode among them. A file that cannot be read stops it before anything is "
+    "written.",
+)
 @frame_option
 @stretch_option
 @seed_option
@@ -381,6 +400,8 @@ def encode(
     space: str,
     strip: bool,
     coding: str,
+    map_image: Path | None,
+    shared_palette: bool,
     frame: int | None,
     stretch: bool,
     seed: int,
@@ -413,7 +434,8 @@ def encode(
     if max_mse is not None and min_psnr is not None:
         raise click.UsageError("give --max-mse or --min-psnr, not both")
     targeted = max_mse is not None or min_psnr is not None
-    if k is None and not targeted:
+    _check_palette_options(ctx, map_image, shared_palette, targeted, output_dir)
+    if k is None and not targeted and map_image is None:
         raise click.UsageError("give -k K, or a quality target with --max-mse or --min-psnr")
     if targeted and dither_method != "none":
         # The target is met by the undithered labels; dithering would raise the error again.
@@ -433,6 +455,8 @@ def encode(
         coding=coding,
         stretch=stretch,
     )
+    if map_image is not None:
+        options = dataclasses.replace(options, k=None, palette=_map_palette(map_image))
     if output_dir is None:
         if len(paths) != 2:
             raise click.UsageError(
@@ -453,10 +477,82 @@ def encode(
         Job(str(source), str(target), options, force, skip_existing, frame)
         for source, target in zip(inputs, outputs, strict=True)
     ]
+    if shared_palette:
+        palette = _shared_palette(batch, options)
+        batch = [dataclasses.replace(job, options=palette) for job in batch]
     connect = dask_client(scheduler, timeout=scheduler_timeout) if scheduler is not None else None
     with connect or contextlib.nullcontext() as client:
         _make_folder(output_dir)
         _encode_batch(batch, jobs, client, quiet)
+
+
+def _check_palette_options(
+    ctx: click.Context,
+    map_image: Path | None,
+    shared_palette: bool,
+    targeted: bool,
+    output_dir: Path | None,
+) -> None:
+    """Usage errors for --map and --shared-palette given with options they exclude."""
+    k_given = ctx.get_parameter_source("k") is click.core.ParameterSource.COMMANDLINE
+    if map_image is not None:
+        if shared_palette:
+            raise click.UsageError("give --map or --shared-palette, not both")
+        if k_given or targeted:
+            raise click.UsageError(
+                "--map takes its colours from IMAGE: give no -k, --max-mse or --min-psnr"
+            )
+    if shared_palette:
+        if output_dir is None:
+            raise click.UsageError("--shared-palette is for several files: INPUT... -o DIR")
+        if targeted:
+            raise click.UsageError("--shared-palette takes -k K, not --max-mse or --min-psnr")
+
+
+def _map_palette(path: Path) -> np.ndarray:
+    """The palette of the --map image, its problems the command's errors."""
+    _working_on(f"reading the --map image {path}")
+    try:
+        image = open_image(path, capture_stderr=True)
+    except CczError as exc:
+        raise type(exc)(f"--map {exc}") from None  # the message starts with the path
+    try:
+        return palette_of(image)
+    except CczError as exc:
+        raise type(exc)(f"--map {path}: {exc}") from None
+
+
+def _shared_palette(batch: list[Job], options: EncodeOptions) -> EncodeOptions:
+    """`options` with the --shared-palette of all the batch's inputs (k replaced by it).
+
+    Every input is read once here for its colour histogram, added to the others' at once
+    (then again by its job): the palette depends on all of them, so one that cannot be read
+    stops the command before anything is written.
+    """
+    colours = ColorCounts()
+    failed = []
+    with progress(len(batch), "reading for the shared palette") as step:
+        for job in batch:
+            _working_on(f"reading {job.source} for the shared palette")
+            try:
+                image = open_image(job.source, frame=job.frame, capture_stderr=True)
+                colours.add(*color_histogram(to_pixels(image, stretch=options.stretch)))
+            except CczError as exc:
+                failed.append(str(exc))
+            step()
+    for line in failed:
+        click.echo(f"ccodec: error: {safe_text(line)}", err=True)
+    if failed:
+        raise _Failure(
+            f"--shared-palette needs every input: {len(failed)} of {_files(len(batch))} "
+            "could not be read, nothing written"
+        )
+    _working_on(f"making one palette of K={options.k} for {_files(len(batch))}")
+    assert options.k is not None  # -k is required without a quality target
+    palette = colours.palette(
+        options.k, seed=options.seed, max_iter=options.max_iter, space=options.space
+    )
+    return dataclasses.replace(options, k=None, palette=palette)
 
 
 def _encode_one_file(job: Job, quiet: bool) -> None:

@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
 from .ccz import encode_quantized
-from .dither import METHODS, dither
+from .dither import METHODS
 from .errors import OptionError
 from .images import metadata, profile_fits, to_pixels
 from .model import Quantized
+from .palettes import map_pixels, remap
 from .quantize import quantize, validate_space
 from .target import quantize_to_target
 
@@ -54,6 +55,11 @@ class EncodeOptions:
         The payload coding, as `ccodec.encode_quantized` takes it.
     stretch : bool
         Passed to `ccodec.to_pixels` (16-bit and float grey ranges).
+    palette : numpy.ndarray or None
+        Map the image onto these (K, C) uint8 entries instead of quantizing
+        (`ccodec.remap`; with any ``dither_method``): not with ``k`` or a
+        quality target. The result's mode is the wider of the image's and
+        the palette's.
     """
 
     k: int | None = None
@@ -67,6 +73,8 @@ class EncodeOptions:
     strip: bool = False
     coding: str = "auto"
     stretch: bool = False
+    # An array: left out of == and repr (a frozen dataclass compares its fields as tuples).
+    palette: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def targeted(self) -> bool:
@@ -109,7 +117,11 @@ def encode_pixels(
     """
     _check_choices(options)
     q: Quantized
-    if options.targeted:
+    if options.palette is not None:
+        if options.targeted or options.k is not None:
+            raise OptionError("a given palette cannot be combined with k or a quality target.")
+        q = remap(pixels, options.palette, options.dither_method)
+    elif options.targeted:
         if options.dither_method != "none":
             # The target is met by the undithered labels; dithering would raise the error again.
             raise OptionError("dithering cannot be combined with a quality target.")
@@ -136,7 +148,8 @@ def encode_pixels(
             on_progress=on_progress,
         )
         if options.dither_method != "none":
-            q = Quantized(q.palette, dither(pixels, q.palette, options.dither_method), q.seed)
+            labels = map_pixels(pixels, q.palette, options.dither_method)
+            q = Quantized(q.palette, labels, q.seed)
     if not options.strip and isinstance(source, Image.Image):
         q = with_metadata(q, source)
     return q, encode_quantized(q, level=options.level, coding=options.coding)
@@ -166,7 +179,7 @@ def encode_image(
     **options
         The other fields of `EncodeOptions`: ``max_mse``, ``min_psnr``,
         ``seed``, ``max_iter``, ``level``, ``dither_method``, ``space``,
-        ``strip``, ``coding``, ``stretch``.
+        ``strip``, ``coding``, ``stretch``, ``palette``.
 
     Returns
     -------

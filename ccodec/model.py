@@ -117,12 +117,54 @@ class Quantized:
         _core.palette_lookup(labels, np.ascontiguousarray(self.palette, np.uint8), pixels)
         return pixels[..., 0] if self.channels == 1 else pixels
 
-    def to_image(self):
-        """The quantized pixels as a PIL image in mode `mode`."""
+    def to_image(self, mode: str | None = None):
+        """The quantized pixels as a PIL image.
+
+        Parameters
+        ----------
+        mode : {None, "P"}
+            None: mode `mode` (L, LA, RGB or RGBA). ``"P"``: a palette image
+            with this palette, for up to 256 entries; grey entries become
+            R = G = B, and alpha goes into ``info["transparency"]`` as one
+            byte per entry (Pillow's way: saved as PNG's tRNS, kept by
+            ``convert("RGBA")``) when some entry is not opaque.
+
+        Raises
+        ------
+        OptionError
+            Mode P with more than 256 entries, or another mode.
+
+        >>> q = Quantized(np.array([[0, 0], [255, 255]], np.uint8), np.eye(2, dtype=np.uint8))
+        >>> image = q.to_image("P")
+        >>> image.mode, image.info["transparency"], image.getpalette()[:6]
+        ('P', b'\\x00\\xff', [0, 0, 0, 255, 255, 255])
+        """
         from PIL import Image
 
-        image = Image.fromarray(self.to_array(), self.mode)
+        if mode == "P":
+            image = self._palette_image()
+        elif mode is None or mode == self.mode:
+            image = Image.fromarray(self.to_array(), self.mode)
+        else:
+            raise OptionError(f"mode={mode!r}: to_image makes mode P or {self.mode}, not {mode}.")
         image.info.update(pillow_info(self.info))
+        return image
+
+    def _palette_image(self):
+        from PIL import Image
+
+        if self.k > BYTE_PALETTE_SIZE:
+            raise OptionError(
+                f"mode P holds at most {BYTE_PALETTE_SIZE} palette entries and this image has "
+                f"{self.k}; use to_image() for {self.mode}, or quantize to 256 colours or fewer."
+            )
+        self.to_array()  # the labels' checks, before they become indices
+        labels = np.ascontiguousarray(self.labels, np.uint8)
+        image = Image.frombytes("P", (self.width, self.height), labels.tobytes())
+        colour = self.palette[:, :3] if self.channels >= 3 else self.palette[:, :1].repeat(3, 1)
+        image.putpalette(np.ascontiguousarray(colour).tobytes(), "RGB")
+        if self.channels in (2, 4) and np.any(self.palette[:, -1] != 255):
+            image.info["transparency"] = self.palette[:, -1].tobytes()
         return image
 
     def __eq__(self, other: object) -> bool:

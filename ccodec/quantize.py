@@ -39,6 +39,7 @@ from .kmeans.restarts import best_of_restarts
 from .kmeans.rounding import round_palette, to_points
 from .kmeans.seeding import SPLIT_ABOVE, split_centers
 from .model import MAX_COLORS, Quantized, label_dtype
+from .transparency import clear_hidden
 from .validate import check_int, check_pixels
 
 __all__ = ["DEFAULT_TOL", "SPACES", "quantize", "quantize_colors", "validate_space"]
@@ -75,7 +76,8 @@ def quantize(
     ----------
     pixels : numpy.ndarray
         (H, W) or (H, W, C) uint8, C from 1 to 4 (L, LA, RGB, RGBA); alpha is
-        clustered as one more channel.
+        clustered as one more channel. The colour of fully transparent pixels
+        (alpha 0) is free: they are all taken as (0, 0, 0, 0) first.
     k : int
         Palette size, 1 to `MAX_COLORS`. An image with no more than `k`
         distinct colours gets them all, exactly, and a smaller palette.
@@ -130,7 +132,8 @@ def quantize(
         seed = check_int("seed", seed, 0, None)
 
     height, width, channels = pixels.shape
-    flat = pixels.reshape(height * width, channels)
+    # Colour under alpha 0 is invisible: one colour for all of it, so no entry is spent there.
+    flat = clear_hidden(pixels.reshape(height * width, channels))
     rng = np.random.default_rng(seed)
     report = on_progress or _ignore
     keys, unique_keys, counts = histogram(flat)

@@ -206,7 +206,7 @@ def _measure(
     """Quantize `pixels` to `k` colours; measure the error and the size in each format."""
     q, data = encode_image(pixels, k, seed=seed, max_iter=max_iter, level=level)
     ccz_bytes = len(data)
-    error = mse(pixels, q.to_array())
+    error = mse(pixels, q.to_array(), ignore_transparent=True)
     row = KRow(
         k=k,
         colors=q.k,
@@ -311,7 +311,7 @@ def ccz_info(
                 f"the original's pixels have shape {original.shape}, "
                 f"the .ccz file's {(q.height, q.width, q.channels)}."
             )
-        error = mse(original, q.to_array())
+        error = mse(original, q.to_array(), ignore_transparent=True)
     return CczInfo(
         width=header.width,
         height=header.height,

@@ -42,6 +42,7 @@ from .kmeans.histogram import histogram, pixel_labels, unpack
 from .kmeans.seeding import SPLIT_ABOVE, split_centers
 from .model import MAX_COLORS, Quantized
 from .quantize import DEFAULT_TOL, quantize_colors, validate_space
+from .transparency import clear_hidden, has_alpha
 from .validate import check_int, check_pixels
 
 __all__ = ["TargetQuantized", "quantize_to_target"]
@@ -159,6 +160,7 @@ def _quantize_to_target(
 ) -> TargetQuantized:
     # Every full run is quantize's own computation after its histogram, made once here.
     height, width, channels = pixels.shape
+    pixels = clear_hidden(pixels)  # as quantize does: colour under alpha 0 is free
     keys, unique_keys, counts = histogram(pixels.reshape(-1, channels))
     colors = unpack(unique_keys, channels)
     wide = colors.astype(np.int64)  # exact squared differences for the error
@@ -203,8 +205,11 @@ def _quantize_to_target(
 def _histogram_mse(
     colors: np.ndarray, counts: np.ndarray, mapped: np.ndarray, values: int
 ) -> float:
-    """`ccodec.mse` of the image from its colours, their counts and what each became."""
+    """`ccodec.mse` of the image from its colours, their counts and what each became; with
+    ``ignore_transparent``: colour differences where both sides have alpha 0 do not count."""
     diff = colors - mapped
+    if has_alpha(colors.shape[1]):
+        diff[(colors[:, -1] == 0) & (mapped[:, -1] == 0), :-1] = 0
     return int(counts @ np.einsum("ij,ij->i", diff, diff)) / values / (255.0 * 255.0)
 
 

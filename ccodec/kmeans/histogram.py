@@ -12,7 +12,16 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-__all__ = ["histogram", "on_two_threads", "pixel_labels", "threads_pay", "unpack"]
+__all__ = [
+    "histogram",
+    "merge_histograms",
+    "merge_keys",
+    "on_two_threads",
+    "pack",
+    "pixel_labels",
+    "threads_pay",
+    "unpack",
+]
 
 # From this many pixels the histogram's sort and the RGBA labels' search run
 # in two halves on two threads (below it, starting a thread costs more than
@@ -74,6 +83,34 @@ def _spread_tables(channels: int) -> np.ndarray:
         for i in range(8):
             tables[c] |= ((values >> np.uint32(i)) & np.uint32(1)) << np.uint32(i * channels + c)
     return tables
+
+
+def pack(colors: np.ndarray) -> np.ndarray:
+    """The interleaved keys (M,) uint32 of (M, C) uint8 colours: `unpack` undone."""
+    spread = _spread_tables(colors.shape[1])
+    keys = spread[0][colors[:, 0]]
+    for c in range(1, colors.shape[1]):
+        keys |= spread[c][colors[:, c]]
+    return keys
+
+
+def merge_histograms(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """Several histograms' (colours (M, C) uint8, counts) as one: sorted distinct keys and
+    their summed counts, as `histogram` gives them for all the pixels together.
+
+    Only the distinct colours are merged, never the pixels.
+    """
+    return merge_keys([(pack(colors), counts) for colors, counts in parts])
+
+
+def merge_keys(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """Several (keys, counts) of one channel count as sorted distinct keys and summed counts."""
+    keys = np.concatenate([k for k, _ in parts])
+    counts = np.concatenate([np.asarray(c, np.int64) for _, c in parts])
+    order = np.argsort(keys, kind="stable")
+    keys, counts = keys[order], counts[order]
+    starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+    return keys[starts], np.add.reduceat(counts, starts)
 
 
 def unpack(unique_keys: np.ndarray, channels: int) -> np.ndarray:
