@@ -93,9 +93,9 @@ def _tables(palette: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
         # The inverse permutation of each row, scattered through flat indices (a 2-D fancy
         # index costs twice as much).
         flat = order + np.arange(0, k * k, k, dtype=np.intp)[:, None]
-        position = np.empty(k * k, np.uint8)
-        position[flat.ravel()] = np.tile(np.arange(k, dtype=np.uint8), k)
-        position = position.reshape(k, k)
+        inverse = np.empty(k * k, np.uint8)
+        inverse[flat.ravel()] = np.tile(np.arange(k, dtype=np.uint8), k)
+        position = inverse.reshape(k, k)
         contexts = _FLAG_CONTEXTS + _RANK_CONTEXTS
     else:
         order = position = np.zeros((1, 1), np.uint8)
