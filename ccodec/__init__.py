@@ -29,6 +29,7 @@ from .errors import (
     NotCczError,
     OptionError,
     OutputError,
+    QualityTooLowError,
     TruncatedError,
     UnsupportedError,
 )
@@ -36,6 +37,7 @@ from .images import open_image, to_pixels
 from .metrics import bits_per_pixel, mse, psnr
 from .model import MAX_COLORS, Quantized
 from .pillow_plugin import register
+from .quality import quality_to_mse
 from .quantize import quantize
 from .target import TargetQuantized, quantize_to_target
 
@@ -57,6 +59,7 @@ __all__ = [
     "NotCczError",
     "OptionError",
     "OutputError",
+    "QualityTooLowError",
     "Quantized",
     "TargetQuantized",
     "TruncatedError",
@@ -69,6 +72,7 @@ __all__ = [
     "mse",
     "open_image",
     "psnr",
+    "quality_to_mse",
     "quantize",
     "quantize_to_target",
     "read_header",

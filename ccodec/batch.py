@@ -56,6 +56,7 @@ class Job:
     frame: int | None = None  # of an animated or multi-page input; None: the first
     writer: str = "ccz"  # the output format, by writer name (an exact one)
     least_mse: float | None = None  # the worst MSE accepted (--quality MIN); above: nothing written
+    quality: str = ""  # the --quality MIN-MAX that set the target, for the messages
     skip_if_larger: bool = False  # write nothing when the output is not smaller than the input
     in_place: bool = False  # the target may be the source itself, replaced atomically
 
@@ -119,6 +120,9 @@ def encode_one(job: Job, on_progress: Callable[[float], None] | None = None) -> 
     if job.target != STDIN:
         check_output(job.target, inputs=inputs, force=job.force)
     q, error, warning, chosen = _encode(image, pixels, options, on_progress)
+    if job.quality:  # pngquant's range: anything from MIN up is a result, not a miss
+        warning = ""
+        chosen = f" (smallest K for --quality {job.quality})" if chosen else ""
     if job.least_mse is not None and error > job.least_mse:
         raise QualityTooLowError(
             f"{job.source}: MSE {error:.6f} at K={q.k} misses the --quality minimum "

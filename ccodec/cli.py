@@ -512,7 +512,11 @@ def encode(
         coding=coding,
         stretch=stretch,
     )
-    pngquant_rules = {"least_mse": least_mse, "skip_if_larger": skip_if_larger}
+    pngquant_rules = {
+        "least_mse": least_mse,
+        "skip_if_larger": skip_if_larger,
+        "quality": "" if quality is None else "{}-{}".format(*quality),
+    }
     if output_dir is None and ext is None:
         if len(paths) != 2:
             raise click.UsageError(

@@ -157,6 +157,7 @@ def test_quality_min_met_below_max_is_written(tmp_path):
     result = run("encode", source, "-k", 2, "--quality", "0-100", tmp_path / "out.png")
     assert result.exit_code == 0, result.output
     assert (tmp_path / "out.png").exists()
+    assert result.stderr == ""  # between MIN and MAX is a result, not a missed target
 
 
 def test_batch_quality_too_low_for_one_file_exits_99_and_writes_the_others(tmp_path):
@@ -427,3 +428,5 @@ def test_mse_of_a_quality_result_meets_the_target(tmp_path):
     source = photo(tmp_path / "in.png", noise=2)
     assert run("encode", source, "--quality", "50-60", tmp_path / "o.png").exit_code == 0
     assert mse(pixels_of(source), pixels_of(tmp_path / "o.png")) <= quality_to_mse(60)
+    result = run("encode", source, "--quality", "50-60", tmp_path / "p.png")
+    assert "(smallest K for --quality 50-60)" in result.stdout
