@@ -90,6 +90,16 @@ class _NotSmaller(_Failure):
         click.echo(f"ccodec: {safe_text(self.format_message())}", err=True)
 
 
+class _QualityTooLow(_Failure):
+    exit_code = EXIT_QUALITY_TOO_LOW
+
+
+_FAILURES: dict[int, type[_Failure]] = {
+    EXIT_NOT_SMALLER: _NotSmaller,
+    EXIT_QUALITY_TOO_LOW: _QualityTooLow,
+}
+
+
 class _Terminated(_Failure):
     exit_code = EXIT_TERMINATED
 
@@ -147,9 +157,7 @@ class _Cli(click.Group):
         except click.UsageError as exc:  # a command's own, or click's, which quotes by repr()
             raise _as_usage_error(exc, escape=False) from None
         except CczError as exc:
-            failure = _Failure(str(exc))
-            failure.exit_code = getattr(exc, "exit_status", 1)
-            raise failure from None
+            raise _FAILURES.get(getattr(exc, "exit_status", 1), _Failure)(str(exc)) from None
         except KeyboardInterrupt as exc:
             if self.owns_process:  # on its way out: a second press must not end it by SIGINT
                 ignore_interrupts()
@@ -512,11 +520,23 @@ def encode(
         coding=coding,
         stretch=stretch,
     )
-    pngquant_rules = {
-        "least_mse": least_mse,
-        "skip_if_larger": skip_if_larger,
-        "quality": "" if quality is None else "{}-{}".format(*quality),
-    }
+    quality_text = "" if quality is None else "{}-{}".format(*quality)
+
+    def make_job(source: str, target: str, writer: Writer) -> Job:
+        return Job(
+            source,
+            target,
+            options,
+            force,
+            skip_existing,
+            frame,
+            writer=writer.name,
+            least_mse=least_mse,
+            quality=quality_text,
+            skip_if_larger=skip_if_larger,
+            in_place=_same_path(source, target),
+        )
+
     if output_dir is None and ext is None:
         if len(paths) != 2:
             raise click.UsageError(
@@ -531,8 +551,9 @@ def encode(
         writer = _encode_writer(target, format_name)
         if skip_if_larger and source == STDIN:
             raise OptionError("--skip-if-larger compares with an input file, not - (stdin)")
-        job = Job(source, target, options, force, skip_existing, frame, writer.name)
-        _encode_one_file(dataclasses.replace(job, **pngquant_rules), quiet)
+        _encode_one_file(
+            dataclasses.replace(make_job(source, target, writer), in_place=False), quiet
+        )
         return
     if jobs > 1 and scheduler is not None:
         raise click.UsageError("give -j N or --scheduler, not both")
@@ -540,12 +561,8 @@ def encode(
     inputs = expand_inputs(paths)
     outputs = plan_outputs(inputs, output_dir, suffix, in_place=force)
     batch = [
-        Job(str(source), str(target), options, force, skip_existing, frame, writer.name)
+        make_job(str(source), str(target), writer)
         for source, target in zip(inputs, outputs, strict=True)
-    ]
-    batch = [
-        dataclasses.replace(job, in_place=_same_path(job.source, job.target), **pngquant_rules)
-        for job in batch
     ]
     connect = dask_client(scheduler, timeout=scheduler_timeout) if scheduler is not None else None
     with connect or contextlib.nullcontext() as client:
@@ -706,15 +723,12 @@ def _run_batch(
         raise _Failure(f"{counts['failed']} of {_files(len(batch))} failed")
     if statuses:  # only pngquant's outcomes: the worst of them, as a status
         status = max(statuses)
-        failure = _Failure if status == EXIT_QUALITY_TOO_LOW else _NotSmaller
         message = (
             f"{counts['failed']} of {_files(len(batch))} below the --quality minimum"
             if status == EXIT_QUALITY_TOO_LOW
             else f"{counts['kept']} of {_files(len(batch))} not smaller, inputs kept"
         )
-        error = failure(message)
-        error.exit_code = status
-        raise error
+        raise _FAILURES[status](message)
 
 
 def _file_identity(path: str) -> tuple[int, ...] | None:
