@@ -30,6 +30,7 @@ from .errors import (
     NotCczError,
     OptionError,
     OutputError,
+    QualityTooLowError,
     TruncatedError,
     UnsupportedError,
 )
@@ -38,6 +39,7 @@ from .metrics import bits_per_pixel, mse, psnr
 from .model import MAX_COLORS, Quantized
 from .palettes import palette_of, quantize_many, remap, shared_palette
 from .pillow_plugin import register
+from .quality import quality_to_mse
 from .quantize import quantize
 from .target import TargetQuantized, quantize_to_target
 
@@ -59,6 +61,7 @@ __all__ = [
     "NotCczError",
     "OptionError",
     "OutputError",
+    "QualityTooLowError",
     "Quantized",
     "TargetQuantized",
     "TruncatedError",
@@ -72,6 +75,7 @@ __all__ = [
     "open_image",
     "palette_of",
     "psnr",
+    "quality_to_mse",
     "quantize",
     "quantize_image",
     "quantize_many",

@@ -24,7 +24,6 @@ from typing import Any, BinaryIO, TextIO
 
 import click
 import numpy as np
-from PIL import Image
 
 from . import __version__, ccz
 from .batch import (
@@ -36,6 +35,7 @@ from .batch import (
     plan_outputs,
     run_jobs,
 )
+from .batch_decode import DecodeJob, decode_file
 from .ccz import CODINGS, DEFAULT_MAX_PIXELS, HEADER_SIZE, SIGNATURE, read_header
 from .cluster import DEFAULT_TIMEOUT as DEFAULT_SCHEDULER_TIMEOUT
 from .cluster import check_address
@@ -50,15 +50,18 @@ from .palettes import ColorCounts, color_histogram, palette_of
 from .plot import FORMATS as PLOT_FORMATS
 from .plot import plot_sweep, require_matplotlib
 from .progress import progress
+from .quality import parse_quality, quality_to_mse
 from .quantize import SPACES
 from .report import CczInfo, Sweep, ccz_info, hex_color, sweep
 from .safetext import safe_text
 from .sheet import contact_sheet
 from .stdout import checked_stdout, write_stdout
-from .writers import available_writers, broken_plugins, get_writer, writer_for_path
+from .writers import Writer, available_writers, broken_plugins, get_writer, writer_for_path
 
 __all__ = ["main", "run"]
 
+EXIT_NOT_SMALLER = 98  # pngquant's: --skip-if-larger kept the input
+EXIT_QUALITY_TOO_LOW = 99  # pngquant's: --quality MIN not met, nothing written
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports a command SIGTERM ended
 DEFAULT_STATS_KS = (2, 5, 10, 20, 50)
@@ -77,6 +80,25 @@ class _Failure(click.ClickException):
 
 class _Interrupted(_Failure):
     exit_code = EXIT_INTERRUPTED
+
+
+class _NotSmaller(_Failure):
+    """--skip-if-larger kept the input: pngquant's status 98, said without "error"."""
+
+    exit_code = EXIT_NOT_SMALLER
+
+    def show(self, file=None) -> None:
+        click.echo(f"ccodec: {safe_text(self.format_message())}", err=True)
+
+
+class _QualityTooLow(_Failure):
+    exit_code = EXIT_QUALITY_TOO_LOW
+
+
+_FAILURES: dict[int, type[_Failure]] = {
+    EXIT_NOT_SMALLER: _NotSmaller,
+    EXIT_QUALITY_TOO_LOW: _QualityTooLow,
+}
 
 
 class _Terminated(_Failure):
@@ -136,7 +158,7 @@ class _Cli(click.Group):
         except click.UsageError as exc:  # a command's own, or click's, which quotes by repr()
             raise _as_usage_error(exc, escape=False) from None
         except CczError as exc:
-            raise _Failure(str(exc)) from None
+            raise _FAILURES.get(getattr(exc, "exit_status", 1), _Failure)(str(exc)) from None
         except KeyboardInterrupt as exc:
             if self.owns_process:  # on its way out: a second press must not end it by SIGINT
                 ignore_interrupts()
@@ -257,7 +279,8 @@ def _scheduler_address(ctx: click.Context, param: click.Parameter, value: str | 
     cls=_Cli,
     context_settings={"help_option_names": ["-h", "--help"]},
     epilog="Exit status: 0 done; 1 an error with a file, its data or the system (one "
-    "ccodec: error: line); 2 a malformed command line; 130 interrupted (Ctrl-C); "
+    "ccodec: error: line); 2 a malformed command line; 98 encode --skip-if-larger kept an "
+    "input; 99 encode --quality MIN not met (nothing written); 130 interrupted (Ctrl-C); "
     "143 terminated (SIGTERM).",
 )
 @click.version_option(__version__, "-V", "--version", prog_name="ccodec")
@@ -279,6 +302,54 @@ def run() -> None:
     main(prog_name="ccodec")
 
 
+DEFAULT_COLORS = 256  # pngquant's default
+
+
+def _parse_quality(ctx: click.Context, param: click.Parameter, value: str | None):
+    """--quality's MIN-MAX, checked: a malformed range is a usage error."""
+    try:
+        return None if value is None else parse_quality(value)
+    except OptionError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _encode_output_options(command: Callable) -> Callable:
+    """encode's output format and pngquant's conventions (--quality, --skip-if-larger, --ext)."""
+    options = [
+        click.option(
+            "--format",
+            "format_name",
+            metavar="NAME",
+            help="Output format: ccz, png, webp (lossless) or another exact writer "
+            "(default: from OUTPUT's extension, else ccz; with -o, ccz).",
+        ),
+        click.option(
+            "--quality",
+            metavar="MIN-MAX",
+            callback=_parse_quality,
+            help="pngquant's 0-100 quality: the smallest K (up to -k) that reaches MAX; if "
+            "even that K is below MIN, nothing is written and the exit status is 99. Also "
+            "MAX (MIN = 90% of it), -MAX (MIN 0) and MIN- (MAX 100).",
+        ),
+        click.option(
+            "--skip-if-larger",
+            is_flag=True,
+            help="Write nothing, and keep the input, when the result is not smaller than the "
+            "input file (exit status 98, as pngquant).",
+        ),
+        click.option(
+            "--ext",
+            metavar="EXT",
+            help="Several files: write each as its name without extension + EXT (e.g. "
+            "-fs8.png), beside the input or in -o DIR; the format follows EXT. "
+            "--ext .png --force replaces PNG inputs with their results.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @main.command(context_settings={"max_content_width": 100})
 @click.argument("paths", nargs=-1, required=True, metavar="INPUT OUTPUT | INPUT... -o DIR")
 @click.option(
@@ -294,8 +365,8 @@ def run() -> None:
     "--colors",
     "k",
     type=click.IntRange(1, MAX_COLORS),
-    help=f"Number of palette colours, 1-{MAX_COLORS:,}; with --max-mse or --min-psnr, "
-    "the most that may be used (default 256 there). Time grows with K times the image's "
+    help=f"Number of palette colours, 1-{MAX_COLORS:,} [default: 256]; with --quality, "
+    "--max-mse or --min-psnr, the most that may be used. Time grows with K times the image's "
     "distinct colours: K in the thousands takes minutes on a large photo, K = 65,536 "
     "can take hours (a bar shows progress on a terminal).",
 )
@@ -364,6 +435,7 @@ def run() -> None:
 @seed_option
 @max_iter_option
 @level_option
+@_encode_output_options
 @jobs_option("With -o: encode N files at once, in separate processes.")
 @click.option(
     "--scheduler",
@@ -413,30 +485,44 @@ def encode(
     skip_existing: bool,
     force: bool,
     quiet: bool,
+    format_name: str | None,
+    ext: str | None,
+    quality: tuple[int, int] | None,
+    skip_if_larger: bool,
 ) -> None:
-    """Quantize images to K colours and write them as .ccz files.
+    """Quantize images to K colours and write them as .ccz, PNG or WebP files.
 
     \b
       ccodec encode photo.jpg -k 16 photo.ccz     one file: INPUT OUTPUT
+      ccodec encode shot.png -k 64 small.png      a palette PNG
       ccodec encode *.jpg shots/ -k 16 -o out/    many: INPUT... -o DIR
+      ccodec encode *.png --quality 60-80 --ext -q.png
       cat photo.jpg | ccodec encode - -k 16 - > photo.ccz
 
     INPUT is any image Pillow reads; - is standard input (and OUTPUT -
     standard output). With -o, each INPUT may be a file, a folder (its
     images) or a quoted glob pattern ('shots/**/*.png'), each written to
-    DIR/NAME.ccz; a file that fails is reported and the others go on, and a
-    last line sums up; Ctrl-C abandons the files in progress (leaving
-    nothing of them), lists those written and exits with status 130. Give
-    -k K, or a quality target (--max-mse or --min-psnr) and ccodec finds the
-    smallest K that meets it. Prints K, the error (MSE on a 0-1 scale, PSNR)
-    and the size of each result.
+    DIR/NAME.ccz (--format or --ext for others); a file that fails is
+    reported and the others go on, and a last line sums up; Ctrl-C
+    abandons the files in progress (leaving nothing of them), lists those
+    written and exits with status 130. Give
+    -k K (default 256), or a quality target (--quality, --max-mse or
+    --min-psnr) and ccodec finds the smallest K that meets it. The format
+    follows OUTPUT's extension (.png, .webp, .ccz; other names .ccz) or
+    --format. Prints K, the error (MSE on a 0-1 scale, PSNR) and the size of
+    each result.
     """
-    if max_mse is not None and min_psnr is not None:
-        raise click.UsageError("give --max-mse or --min-psnr, not both")
+    if sum(target is not None for target in (max_mse, min_psnr, quality)) > 1:
+        raise click.UsageError("give one of --quality, --max-mse and --min-psnr")
+    least_mse = None
+    if quality is not None:
+        least, most = quality
+        max_mse = quality_to_mse(most)
+        least_mse = quality_to_mse(least) if least > 0 else None
     targeted = max_mse is not None or min_psnr is not None
     _check_palette_options(ctx, map_image, shared_palette, targeted, output_dir)
     if k is None and not targeted and map_image is None:
-        raise click.UsageError("give -k K, or a quality target with --max-mse or --min-psnr")
+        k = DEFAULT_COLORS
     if targeted and dither_method != "none":
         # The target is met by the undithered labels; dithering would raise the error again.
         raise click.UsageError("--dither cannot be combined with --max-mse or --min-psnr")
@@ -457,24 +543,48 @@ def encode(
     )
     if map_image is not None:
         options = dataclasses.replace(options, k=None, palette=_map_palette(map_image))
-    if output_dir is None:
+    quality_text = "" if quality is None else "{}-{}".format(*quality)
+
+    def make_job(source: str, target: str, writer: Writer) -> Job:
+        return Job(
+            source,
+            target,
+            options,
+            force,
+            skip_existing,
+            frame,
+            writer=writer.name,
+            least_mse=least_mse,
+            quality=quality_text,
+            skip_if_larger=skip_if_larger,
+            in_place=_same_path(source, target),
+        )
+
+    if output_dir is None and ext is None:
         if len(paths) != 2:
             raise click.UsageError(
-                "give INPUT OUTPUT for one file, or INPUT... -o DIR for several"
+                "give INPUT OUTPUT for one file, or INPUT... -o DIR (or --ext EXT) for several"
                 if len(paths) > 2
                 else "give an OUTPUT file after INPUT, or -o DIR to write INPUT.ccz into DIR"
             )
         _refuse_options(
             ctx, ["-j", "--scheduler", "--scheduler-timeout"], "several files, with -o DIR"
         )
-        _encode_one_file(Job(paths[0], paths[1], options, force, skip_existing, frame), quiet)
+        source, target = paths
+        writer = _encode_writer(target, format_name)
+        if skip_if_larger and source == STDIN:
+            raise OptionError("--skip-if-larger compares with an input file, not - (stdin)")
+        _encode_one_file(
+            dataclasses.replace(make_job(source, target, writer), in_place=False), quiet
+        )
         return
     if jobs > 1 and scheduler is not None:
         raise click.UsageError("give -j N or --scheduler, not both")
+    writer, suffix = _batch_writer(format_name, ext)
     inputs = expand_inputs(paths)
-    outputs = plan_outputs(inputs, output_dir)
+    outputs = plan_outputs(inputs, output_dir, suffix, in_place=force)
     batch = [
-        Job(str(source), str(target), options, force, skip_existing, frame)
+        make_job(str(source), str(target), writer)
         for source, target in zip(inputs, outputs, strict=True)
     ]
     if shared_palette:
@@ -482,8 +592,44 @@ def encode(
         batch = [dataclasses.replace(job, options=palette) for job in batch]
     connect = dask_client(scheduler, timeout=scheduler_timeout) if scheduler is not None else None
     with connect or contextlib.nullcontext() as client:
-        _make_folder(output_dir)
-        _encode_batch(batch, jobs, client, quiet)
+        if output_dir is not None:
+            _make_folder(output_dir)
+        _run_batch(batch, jobs, client, quiet)
+
+
+def _encode_writer(target: str, format_name: str | None) -> Writer:
+    """The writer for encode's OUTPUT: --format, else its extension's, else ccz."""
+    if format_name:
+        writer = get_writer(format_name)
+    elif target == STDIN:
+        writer = get_writer("ccz")
+    else:
+        try:
+            writer = writer_for_path(target)
+        except OptionError:  # no extension, or one no writer claims: a .ccz, as before
+            writer = get_writer("ccz")
+    if writer.lossy:
+        raise OptionError(
+            f"{target}: encode writes exact formats (ccz, png, webp, ...), and {writer.name} "
+            f"is lossy; write a .png or .ccz, then `ccodec decode --quality Q` it to "
+            f"{writer.name}"
+        )
+    return writer
+
+
+def _batch_writer(format_name: str | None, ext: str | None) -> tuple[Writer, str]:
+    """The writer and the output name suffix for encode's many-files form."""
+    if ext is not None and (not ext or "/" in ext or os.sep in ext):
+        raise OptionError(f"--ext {ext!r}: give the end of a file name, like .png or -fs8.png")
+    if format_name is None and ext is not None:
+        writer = _encode_writer(f"x{ext}", None)
+    else:
+        writer = _encode_writer("x", format_name)
+    return writer, ext if ext is not None else writer.extensions[0]
+
+
+def _same_path(a: str, b: str) -> bool:
+    return os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b))
 
 
 def _check_palette_options(
@@ -500,13 +646,13 @@ def _check_palette_options(
             raise click.UsageError("give --map or --shared-palette, not both")
         if k_given or targeted:
             raise click.UsageError(
-                "--map takes its colours from IMAGE: give no -k, --max-mse or --min-psnr"
+                "--map takes its colours from IMAGE: give no -k, --quality, --max-mse or --min-psnr"
             )
     if shared_palette:
         if output_dir is None:
             raise click.UsageError("--shared-palette is for several files: INPUT... -o DIR")
         if targeted:
-            raise click.UsageError("--shared-palette takes -k K, not --max-mse or --min-psnr")
+            raise click.UsageError("--shared-palette takes -k K, not a quality target")
 
 
 def _map_palette(path: Path) -> np.ndarray:
@@ -558,14 +704,15 @@ def _shared_palette(batch: list[Job], options: EncodeOptions) -> EncodeOptions:
 def _encode_one_file(job: Job, quiet: bool) -> None:
     """The INPUT OUTPUT form: errors are the command's errors."""
     if job.target == STDIN:
-        _refuse_terminal(".ccz")
+        _refuse_terminal(job.writer)
     else:
-        _refuse_image_extension(Path(job.target))
         if Path(job.target).is_dir():
             raise OptionError(f"{job.target}: is a folder; to write into it, use -o {job.target}")
     _working_on(f"encoding {job.source}")
     with _quantize_progress() as on_progress:
         result = encode_one(job, on_progress)
+    if result.status == "kept":
+        raise _NotSmaller(result.line)
     if result.data is not None:
         write_stdout(result.data)
     if result.warning:
@@ -601,13 +748,23 @@ def _quantize_progress() -> Iterator[Callable[[float], None]]:
         yield on_progress
 
 
-def _encode_batch(batch: list[Job], workers: int, client: object, quiet: bool) -> None:
-    """The INPUT... -o DIR form: one line per file, failures do not stop the rest.
+def _run_batch(
+    batch: list,
+    workers: int,
+    client: object,
+    quiet: bool,
+    *,
+    work: Callable[..., FileResult] | None = None,
+    verb: str = "encoding",
+) -> None:
+    """The INPUT... -o DIR form of encode and decode: one line per file, failures do not stop
+    the rest; `work` (default `batch.encode_file`) does one job.
 
     Ctrl-C stops the files in progress (they leave nothing behind), lists the
     files written (even with -q) and the summary, and exits with status 130.
     """
-    counts = {"written": 0, "skipped": 0, "failed": 0}
+    counts = {"written": 0, "skipped": 0, "kept": 0, "failed": 0}
+    statuses: set[int] = set()
     sizes = {"in": 0, "out": 0}
     written: list[FileResult] = []
     drawing = len(batch) > 1 and sys.stderr.isatty()
@@ -615,6 +772,8 @@ def _encode_batch(batch: list[Job], workers: int, client: object, quiet: bool) -
 
     def report(result: FileResult) -> None:
         counts[result.status] += 1
+        if result.status in ("failed", "kept"):
+            statuses.add(result.exit_status or 1)
         sizes["in"] += result.bytes_in
         sizes["out"] += result.bytes_out
         if result.status == "written":
@@ -628,15 +787,16 @@ def _encode_batch(batch: list[Job], workers: int, client: object, quiet: bool) -
             _echo_under_bar(result.line, err=False, bar=drawing)
 
     def summary(rest: str = "") -> str:
+        kept = f", {counts['kept']} not smaller (input kept)" if counts["kept"] else ""
         return (
             f"ccodec: {_files(len(batch))}: {counts['written']} written ({sizes['in']:,} bytes "
             f"in, {sizes['out']:,} bytes out), {counts['skipped']} skipped, "
-            f"{counts['failed']} failed{rest}"
+            f"{counts['failed']} failed{kept}{rest}"
         )
 
-    with run_jobs(batch, workers=workers, client=client) as results:
+    with run_jobs(batch, workers=workers, client=client, work=work) as results:
         try:
-            with progress(len(batch), "encoding") as step:
+            with progress(len(batch), verb) as step:
                 for result in results:
                     report(result)
                     step()
@@ -649,12 +809,21 @@ def _encode_batch(batch: list[Job], workers: int, client: object, quiet: bool) -
                 for result in written:
                     click.echo(safe_text(result.line))
             not_done = len(batch) - sum(counts.values())
-            click.echo(summary(f", {not_done} not encoded (interrupted)"))
+            done = "encoded" if verb == "encoding" else "decoded"
+            click.echo(summary(f", {not_done} not {done} (interrupted)"))
             raise
     if not quiet:
         click.echo(summary())
-    if counts["failed"]:
+    if counts["failed"] and 1 in statuses:
         raise _Failure(f"{counts['failed']} of {_files(len(batch))} failed")
+    if statuses:  # only pngquant's outcomes: the worst of them, as a status
+        status = max(statuses)
+        message = (
+            f"{counts['failed']} of {_files(len(batch))} below the --quality minimum"
+            if status == EXIT_QUALITY_TOO_LOW
+            else f"{counts['kept']} of {_files(len(batch))} not smaller, inputs kept"
+        )
+        raise _FAILURES[status](message)
 
 
 def _file_identity(path: str) -> tuple[int, ...] | None:
@@ -718,13 +887,21 @@ def _stdout_is_terminal() -> bool:
 
 
 @main.command()
-@input_argument
-@output_argument
+@click.argument("paths", nargs=-1, required=True, metavar="INPUT OUTPUT | INPUT... -o DIR")
+@click.option(
+    "-o",
+    "--output-dir",
+    type=_PATH,
+    metavar="DIR",
+    help="Decode every INPUT (.ccz files, folders, glob patterns) into DIR, as NAME.png "
+    "(or --format's extension); DIR is made if missing.",
+)
 @click.option(
     "--format",
     "format_name",
     metavar="NAME",
-    help="Output format (default: from OUTPUT's extension); `ccodec writers` lists them.",
+    help="Output format (default: from OUTPUT's extension; with -o, png); `ccodec writers` "
+    "lists them.",
 )
 @click.option(
     "--quality",
@@ -733,23 +910,54 @@ def _stdout_is_terminal() -> bool:
     "lossy); exact formats (PNG, TIFF, .ccz, ...) take none.",
 )
 @max_pixels_option
+@jobs_option("With -o: decode N files at once, in separate processes.")
+@click.option(
+    "--skip-existing",
+    is_flag=True,
+    help="With -o: leave outputs that already exist as they are.",
+)
 @force_option
 @quiet_option
+@click.pass_context
 def decode(
-    input: Path,
-    output: str,
+    ctx: click.Context,
+    paths: tuple[str, ...],
+    output_dir: Path | None,
     format_name: str | None,
     quality: int | None,
     max_pixels: int,
+    jobs: int,
+    skip_existing: bool,
     force: bool,
     quiet: bool,
 ) -> None:
     """Decode the .ccz file INPUT and write it as OUTPUT (PNG, JPEG, WebP, TIFF, ...).
 
+    \b
+      ccodec decode photo.ccz photo.png         one file: INPUT OUTPUT
+      ccodec decode *.ccz -o png/ -j 2          many: INPUT... -o DIR
+
     PNG, TIFF, WebP and .ccz outputs are exact; JPEG is lossy, and puts
     transparent parts on white. INPUT - reads standard input; OUTPUT -
     writes standard output and needs --format (ccodec decode - - --format png).
+    With -o, the batch rules of encode apply: a file that fails is reported
+    and the others go on, a last line sums up, Ctrl-C exits with status 130.
     """
+    if output_dir is not None:
+        if force and skip_existing:
+            raise click.UsageError("give --force or --skip-existing, not both")
+        _decode_batch(
+            paths, output_dir, format_name, quality, max_pixels, jobs, skip_existing, force, quiet
+        )
+        return
+    if len(paths) != 2:
+        raise click.UsageError(
+            "give INPUT OUTPUT for one file, or INPUT... -o DIR for several"
+            if len(paths) > 2
+            else "give an OUTPUT file after INPUT, or -o DIR to decode into DIR"
+        )
+    _refuse_options(ctx, ["-j", "--skip-existing"], "several files, with -o DIR")
+    input, output = Path(paths[0]), paths[1]
     to_stdout = output == STDIN
     if to_stdout and not format_name:
         raise OptionError("-: writing to standard output needs --format NAME (e.g. --format png)")
@@ -759,10 +967,7 @@ def decode(
     writer = get_writer(format_name) if format_name else writer_for_path(output)
     if to_stdout:
         _refuse_terminal(f"{writer.name} image")
-    if quality is not None and writer.options is not None and "quality" not in writer.options:
-        raise OptionError(
-            f"--quality applies to jpeg, webp and avif output; the {writer.name} writer takes none"
-        )
+    _check_decode_quality(writer, quality)
     options = {} if quality is None else {"quality": quality}
     q = _read_ccz(input, max_pixels, doing="decoding")
     if to_stdout:
@@ -777,6 +982,39 @@ def decode(
     if not quiet:
         line = f"{output}: {_describe(q)}, {writer.name}, {size:,} bytes"
         click.echo(safe_text(line), err=to_stdout)
+
+
+def _decode_batch(
+    paths: tuple[str, ...],
+    output_dir: Path,
+    format_name: str | None,
+    quality: int | None,
+    max_pixels: int,
+    jobs: int,
+    skip_existing: bool,
+    force: bool,
+    quiet: bool,
+) -> None:
+    """decode INPUT... -o DIR: encode's batch machinery with `decode_file` as the work."""
+    writer = get_writer(format_name or "png")
+    _check_decode_quality(writer, quality)
+    inputs = expand_inputs(paths, folder_extensions=[".ccz"])
+    outputs = plan_outputs(inputs, output_dir, writer.extensions[0])
+    batch = [
+        DecodeJob(
+            str(source), str(target), writer.name, quality, max_pixels or None, force, skip_existing
+        )
+        for source, target in zip(inputs, outputs, strict=True)
+    ]
+    _make_folder(output_dir)
+    _run_batch(batch, jobs, None, quiet, work=decode_file, verb="decoding")
+
+
+def _check_decode_quality(writer: Writer, quality: int | None) -> None:
+    if quality is not None and writer.options is not None and "quality" not in writer.options:
+        raise OptionError(
+            f"--quality applies to jpeg, webp and avif output; the {writer.name} writer takes none"
+        )
 
 
 @main.command()
@@ -904,16 +1142,6 @@ def _size_of(pixels: np.ndarray) -> str:
 
 def _describe(q: Quantized) -> str:
     return f"{q.width}x{q.height} {q.mode}, K={q.k}"
-
-
-def _refuse_image_extension(output: Path) -> None:
-    """encode writes .ccz only; refuse names that promise another image format."""
-    extension = output.suffix.lower()
-    if extension and extension != ".ccz" and extension in Image.registered_extensions():
-        raise OptionError(
-            f"{output}: encode writes .ccz files, not {extension}; "
-            f"name the output .ccz, then `ccodec decode` it to {extension}"
-        )
 
 
 @contextlib.contextmanager

@@ -24,7 +24,14 @@ from .palettes import map_pixels, remap
 from .quantize import quantize, validate_space
 from .target import quantize_to_target
 
-__all__ = ["EncodeOptions", "encode", "encode_image", "encode_pixels", "with_metadata"]
+__all__ = [
+    "EncodeOptions",
+    "encode",
+    "encode_image",
+    "encode_pixels",
+    "quantize_pixels",
+    "with_metadata",
+]
 
 
 @dataclass(frozen=True)
@@ -115,6 +122,19 @@ def encode_pixels(
     OptionError
         An option out of range, no K and no target, or dithering with a target.
     """
+    q = quantize_pixels(pixels, options, source=source, on_progress=on_progress)
+    return q, encode_quantized(q, level=options.level, coding=options.coding)
+
+
+def quantize_pixels(
+    pixels: np.ndarray,
+    options: EncodeOptions,
+    *,
+    source: Image.Image | np.ndarray | None = None,
+    on_progress: Callable[[float], None] | None = None,
+) -> Quantized:
+    """`encode_pixels` without the container: the quantized image alone, for the writers of
+    other formats. Takes and raises as `encode_pixels` does."""
     _check_choices(options)
     q: Quantized
     if options.palette is not None:
@@ -152,7 +172,7 @@ def encode_pixels(
             q = Quantized(q.palette, labels, q.seed)
     if not options.strip and isinstance(source, Image.Image):
         q = with_metadata(q, source)
-    return q, encode_quantized(q, level=options.level, coding=options.coding)
+    return q
 
 
 def encode_image(

@@ -4,6 +4,7 @@
     ├── OptionError               an argument out of range (also a ValueError)
     ├── InputError                an input that is not a readable image (also an OSError)
     ├── OutputError               an output that cannot be written (also an OSError)
+    ├── QualityTooLowError        a --quality MIN no K up to the cap meets (exit status 99)
     └── FormatError               a .ccz file that must be rejected
         ├── NotCczError           no .ccz signature: some other kind of file
         ├── UnsupportedError      a valid file of a version or feature this decoder lacks
@@ -28,6 +29,7 @@ __all__ = [
     "NotCczError",
     "OptionError",
     "OutputError",
+    "QualityTooLowError",
     "TruncatedError",
     "UnsupportedError",
 ]
@@ -47,6 +49,12 @@ class InputError(CczError, OSError):
 
 class OutputError(CczError, OSError):
     """An output cannot be written (missing folder, no permission, same as input)."""
+
+
+class QualityTooLowError(CczError):
+    """Even the largest K allowed misses the least quality accepted (pngquant's exit 99)."""
+
+    exit_status = 99
 
 
 class FormatError(CczError):

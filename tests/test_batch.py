@@ -112,7 +112,7 @@ def test_encode_file_writes_what_the_library_writes(tmp_path):
 def test_encode_file_reports_problems_instead_of_raising(tmp_path):
     (source,) = make_images(tmp_path, "a.png")
     missing = encode_file(Job(str(tmp_path / "gone.png"), str(tmp_path / "g.ccz"), OPTIONS))
-    assert missing == FileResult("failed", f"{tmp_path / 'gone.png'}: no such file")
+    assert missing == FileResult("failed", f"{tmp_path / 'gone.png'}: no such file", exit_status=1)
     target = tmp_path / "a.ccz"
     target.write_bytes(b"old")
     exists = encode_file(Job(str(source), str(target), OPTIONS))
@@ -128,9 +128,11 @@ def test_encode_file_turns_an_unexpected_exception_into_a_failure(tmp_path, monk
     def broken(*args, **kwargs):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(batch, "encode_pixels", broken)
+    monkeypatch.setattr(batch, "quantize_pixels", broken)
     result = encode_file(Job(str(source), str(tmp_path / "a.ccz"), OPTIONS))
-    assert result == FileResult("failed", f"{source}: unexpected RuntimeError: a bug")
+    assert result == FileResult(
+        "failed", f"{source}: unexpected RuntimeError: a bug", exit_status=1
+    )
     assert not (tmp_path / "a.ccz").exists()
 
 
@@ -140,9 +142,9 @@ def test_encode_file_says_when_memory_ran_out(tmp_path, monkeypatch):
     def too_big(*args, **kwargs):
         raise MemoryError("Unable to allocate 1.34 GiB for an array")
 
-    monkeypatch.setattr(batch, "encode_pixels", too_big)
+    monkeypatch.setattr(batch, "quantize_pixels", too_big)
     result = encode_file(Job(str(source), str(tmp_path / "a.ccz"), OPTIONS))
-    assert result == FileResult("failed", f"{source}: out of memory encoding it")
+    assert result == FileResult("failed", f"{source}: out of memory encoding it", exit_status=1)
     assert not (tmp_path / "a.ccz").exists()
 
 

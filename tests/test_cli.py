@@ -188,8 +188,14 @@ def test_encode_k_out_of_range_is_a_usage_error(image_file, tmp_path, k):
     assert not (tmp_path / "out.ccz").exists()
 
 
-def test_encode_needs_k(image_file, tmp_path):
-    assert_error(run("encode", image_file(), tmp_path / "out.ccz"), "-k K", code=2)
+def test_encode_k_defaults_to_256_as_pngquant(tmp_path):
+    source = tmp_path / "in.png"
+    pixels = np.random.default_rng(3).integers(0, 256, (40, 30, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(source)
+    assert_ok(run("encode", source, tmp_path / "d.ccz", "-q"))
+    assert_ok(run("encode", source, tmp_path / "k.ccz", "-k", 256, "-q"))
+    assert (tmp_path / "d.ccz").read_bytes() == (tmp_path / "k.ccz").read_bytes()
+    assert ccodec.decode((tmp_path / "d.ccz").read_bytes()).k == 256
 
 
 @pytest.mark.parametrize(
@@ -250,10 +256,11 @@ def test_encode_output_is_the_input(ccz_file):
     assert ccz_file.read_bytes() == before
 
 
-def test_encode_refuses_an_image_extension(image_file, tmp_path):
-    result = run("encode", image_file(), tmp_path / "out.png", "-k", 4)
-    assert_error(result, "encode writes .ccz files, not .png", "ccodec decode")
-    assert not (tmp_path / "out.png").exists()
+@pytest.mark.parametrize("name", ["out.jpg", "out.avif"])
+def test_encode_refuses_a_lossy_format(image_file, tmp_path, name):
+    result = run("encode", image_file(), tmp_path / name, "-k", 4)
+    assert_error(result, "encode writes exact formats", "is lossy", "ccodec decode --quality")
+    assert not (tmp_path / name).exists()
 
 
 def test_encode_interrupted_leaves_nothing(image_file, tmp_path, monkeypatch):
@@ -262,7 +269,7 @@ def test_encode_interrupted_leaves_nothing(image_file, tmp_path, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(batch, "encode_pixels", interrupted)
+    monkeypatch.setattr(batch, "quantize_pixels", interrupted)
     result = run("encode", source, tmp_path / "o.ccz", "-k", 4)
     assert_error(result, "interrupted", code=130)
     assert sorted(os.listdir(tmp_path)) == ["in.png"]
@@ -842,8 +849,10 @@ def test_encode_quality_target_not_reached_warns_and_keeps_the_cap(tmp_path):
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        ([], "give -k K, or a quality target"),
-        (["--max-mse", "0.01", "--min-psnr", "30"], "not both"),
+        (["--max-mse", "0.01", "--min-psnr", "30"], "give one of --quality"),
+        (["--quality", "60-80", "--max-mse", "0.01"], "give one of --quality"),
+        (["--quality", "80-60"], "MIN <= MAX"),
+        (["--quality", "60-x"], "MIN-MAX"),
         (["--min-psnr", "30", "--dither", "ordered"], "--dither cannot be combined"),
     ],
 )
@@ -988,7 +997,7 @@ def test_batch_quiet_prints_only_failures(tmp_path):
     ("args", "message"),
     [
         (["a.png"], "give an OUTPUT file after INPUT, or -o DIR"),
-        (["a.png", "b.png", "c.ccz"], "INPUT... -o DIR for several"),
+        (["a.png", "b.png", "c.ccz"], "INPUT... -o DIR (or --ext EXT) for several"),
         (["a.png", "a.ccz", "-j", "2"], None),
         (["a.png", "-o", "o", "--force", "--skip-existing"], "--force or --skip-existing"),
         (["a.png", "-o", "o", "-j", "2", "--scheduler", "tcp://x:1"], "-j N or --scheduler"),

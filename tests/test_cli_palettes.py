@@ -164,6 +164,7 @@ def test_map_image_that_is_no_image_is_an_error(tmp_path):
     [
         (["-k", "4"], "--map takes its colours from IMAGE"),
         (["--max-mse", "0.01"], "--map takes its colours from IMAGE"),
+        (["--quality", "50-80"], "--map takes its colours from IMAGE"),
         (["--shared-palette"], "give --map or --shared-palette, not both"),
     ],
 )
@@ -229,7 +230,8 @@ def test_shared_palette_with_a_broken_file_writes_nothing(tmp_path):
     ("args", "message"),
     [
         (["IN", "OUT.ccz", "-k", "4", "--shared-palette"], "--shared-palette is for several files"),
-        (["IN", "-o", "DIR", "--max-mse", "0.01", "--shared-palette"], "not --max-mse"),
+        (["IN", "-o", "DIR", "--max-mse", "0.01", "--shared-palette"], "not a quality target"),
+        (["IN", "-o", "DIR", "--quality", "50-80", "--shared-palette"], "not a quality target"),
     ],
 )
 def test_shared_palette_usage_errors(tmp_path, args, message):

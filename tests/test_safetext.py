@@ -106,7 +106,7 @@ def test_file_names_are_escaped_in_error_and_warning_lines(tmp_path):
         (["encode", missing, "-k", "2", "-o", str(tmp_path / "out")], 1),
         (["decode", str(path), str(path)], 1),  # already exists
         (["stats", missing], 1),
-        (["decode", str(path), str(tmp_path / "x.png"), missing], 2),  # extra argument
+        (["stats", str(path), missing], 2),  # extra argument
         ([missing], 2),  # no such command
     ]
     for args, code in runs:
