@@ -20,7 +20,7 @@ from .dither import METHODS, dither
 from .errors import OptionError
 from .images import metadata, profile_fits, to_pixels
 from .model import Quantized
-from .quantize import quantize, validate_space
+from .quantize import DEFAULT_SPEED, quantize, validate_space, validate_speed
 from .target import quantize_to_target
 
 __all__ = ["EncodeOptions", "encode", "encode_image", "encode_pixels", "with_metadata"]
@@ -48,6 +48,9 @@ class EncodeOptions:
         ``"floyd-steinberg"`` or ``"ordered"``; not with a quality target.
     space : str
         Where k-means measures distances: ``"rgb"`` or ``"oklab"``.
+    speed : int
+        The quantizer's speed dial, 1 (slowest, lowest error) to
+        `ccodec.quantize.FASTEST`, as `ccodec.quantize` takes it.
     strip : bool
         Leave out a PIL image's ICC profile and text entries (kept by default).
     coding : str
@@ -64,6 +67,7 @@ class EncodeOptions:
     level: int | None = None
     dither_method: str = "none"
     space: str = "rgb"
+    speed: int = DEFAULT_SPEED
     strip: bool = False
     coding: str = "auto"
     stretch: bool = False
@@ -122,6 +126,7 @@ def encode_pixels(
             seed=options.seed,
             max_iter=options.max_iter,
             space=options.space,
+            speed=options.speed,
             **cap,
         )
     else:
@@ -133,6 +138,7 @@ def encode_pixels(
             seed=options.seed,
             max_iter=options.max_iter,
             space=options.space,
+            speed=options.speed,
             on_progress=on_progress,
         )
         if options.dither_method != "none":
@@ -224,6 +230,7 @@ def _check_choices(options: EncodeOptions) -> None:
     if options.dither_method not in METHODS:
         raise OptionError(f"dither={options.dither_method!r} is not one of {', '.join(METHODS)}.")
     validate_space(options.space)
+    validate_speed(options.speed)
 
 
 def with_metadata(q: Quantized, image: Image.Image) -> Quantized:
