@@ -5,6 +5,11 @@ Run from the repository root (issue 17's quality goal; see benchmarks/README.md)
     python benchmarks/kmeans_best.py                       # every image, K = 2 .. 50
     python benchmarks/kmeans_best.py --images astronaut --k 16 --k 32
     python benchmarks/kmeans_best.py --runs 4 --json sklearn_runs.json
+    python benchmarks/kmeans_best.py --sklearn-json sklearn_runs.json --speed 3 --speed 4
+
+With --sklearn-json the scikit-learn MSEs come from an earlier --json file
+and only one scikit-learn run (seed 0) per cell is timed, alternating with
+each --speed's ccodec run (`--repeat` times, median), for the time ratio.
 
 One scikit-learn run (``KMeans(n_clusters=K, n_init=1, random_state=s)``) is
 a lottery: its seed decides which local optimum it finds. This compares
@@ -67,9 +72,10 @@ class Cell:
         return self.ccodec_s / statistics.median(self.sklearn_s)
 
 
-def run_ccodec(pixels: np.ndarray, k: int) -> tuple[float, float]:
+def run_ccodec(pixels: np.ndarray, k: int, speed: int | None = None) -> tuple[float, float]:
+    options = {} if speed is None else {"speed": speed}
     start = time.perf_counter()
-    q = ccodec.quantize(pixels, k, seed=0)
+    q = ccodec.quantize(pixels, k, seed=0, **options)
     elapsed = time.perf_counter() - start
     return mse(q.to_array(), pixels), elapsed
 
@@ -154,6 +160,55 @@ def print_summary(cells: list[Cell], runs: int) -> None:
     )
 
 
+def measure_speeds(
+    name: str, pixels: np.ndarray, k: int, speeds: list[int], cached: dict, repeat: int
+) -> dict[int, Cell]:
+    """Each speed's cell, scikit-learn MSEs from `cached`; one sklearn run timed between."""
+    errors: dict[int, float] = {}
+    times: dict[int, list[float]] = {s: [] for s in speeds}
+    sklearn_times = []
+    for _ in range(repeat):
+        for speed in speeds:
+            error, seconds = run_ccodec(pixels, k, speed)
+            if errors.setdefault(speed, error) != error:
+                sys.exit(f"{name} K={k} speed {speed}: not deterministic")
+            times[speed].append(seconds)
+        sklearn_times.append(run_sklearn(pixels, k, 0)[1])
+    return {
+        s: Cell(
+            name, k, errors[s], statistics.median(times[s]), cached["sklearn_mse"], sklearn_times
+        )
+        for s in speeds
+    }
+
+
+def print_speeds(cells: dict[int, list[Cell]], runs: int) -> None:
+    """Per cell, each speed's ratio to the best of the runs and time ratio; then a summary."""
+    speeds = list(cells)
+    head = ["image", "K", f"best of {runs}"]
+    for s in speeds:
+        head += [f"speed {s} ratio", f"speed {s} ms", f"speed {s} / sklearn"]
+    print("| " + " | ".join(head) + " |")
+    print("|" + " --- |" * len(head))
+    for row in zip(*cells.values(), strict=True):
+        first = row[0]
+        line = [first.image, str(first.k), f"{first.best:.6f}"]
+        for c in row:
+            line += [f"{_ratio(c.ccodec_mse, c.best):.5f}", f"{c.ccodec_s * 1e3:.1f}"]
+            line.append(f"{c.time_ratio:.3f}")
+        print("| " + " | ".join(line) + " |")
+    print()
+    for s, group in cells.items():
+        ratios = [_ratio(c.ccodec_mse, c.best) for c in group]
+        worst = max(range(len(group)), key=lambda i: ratios[i])
+        print(
+            f"- speed {s}: at or below the best of {runs} in {sum(r <= 1 for r in ratios)}/"
+            f"{len(group)} cells, worst {ratios[worst]:.4f} ({group[worst].image} "
+            f"K={group[worst].k}); time / one sklearn run: median "
+            f"{statistics.median(c.time_ratio for c in group):.3f}"
+        )
+
+
 def warm_up() -> None:
     """Run ccodec and sklearn once untimed, so no cell pays for first-call set-up."""
     pixels = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
@@ -170,6 +225,11 @@ def main(argv: list[str] | None = None) -> None:
         "--runs", type=int, default=DEFAULT_RUNS, help="scikit-learn seeds 0..runs-1"
     )
     parser.add_argument("--json", type=Path, help="also write every cell's figures here")
+    parser.add_argument(
+        "--sklearn-json", type=Path, help="scikit-learn MSEs from an earlier --json"
+    )
+    parser.add_argument("--speed", type=int, action="append", help="ccodec speed (repeatable)")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs with --sklearn-json")
     args = parser.parse_args(argv)
     if not args.corpus_dir.is_dir():
         sys.exit(f"{args.corpus_dir}: corpus directory not found (use --corpus-dir)")
@@ -188,6 +248,9 @@ def main(argv: list[str] | None = None) -> None:
         f"load average {_load()} (other processes slow every timing)"
     )
     warm_up()
+    if args.sklearn_json:
+        run_cached(args, paths, ks)
+        return
     cells = []
     for path in paths:
         pixels = load(path)
@@ -199,6 +262,23 @@ def main(argv: list[str] | None = None) -> None:
     print(f"- load average at the end: {_load()}")
     if args.json:
         args.json.write_text(json.dumps([asdict(c) for c in cells], indent=1))
+
+
+def run_cached(args: argparse.Namespace, paths: list[Path], ks: tuple[int, ...]) -> None:
+    cached = {(c["image"], c["k"]): c for c in json.loads(args.sklearn_json.read_text())}
+    speeds = args.speed or [None]
+    cells: dict = {s: [] for s in speeds}
+    for path in paths:
+        pixels = load(path)
+        for k in ks:
+            if (path.stem, k) not in cached:
+                continue
+            cell = cached[(path.stem, k)]
+            for s, c in measure_speeds(path.stem, pixels, k, speeds, cell, args.repeat).items():
+                cells[s].append(c)
+    runs = len(next(iter(cached.values()))["sklearn_mse"])
+    print_speeds(cells, runs)
+    print(f"- load average at the end: {_load()}")
 
 
 def _load() -> str:

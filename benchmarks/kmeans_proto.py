@@ -1,8 +1,10 @@
 """Prototype of issue 17's quantizer changes, outside ccodec: the same pipeline with new steps.
 
-`quantize_colors` follows `ccodec.quantize._quantize_colors` (restarts on the
-coarsest level, finalists, Lloyd level by level, rounding) and adds, each
-switched by a `Recipe` field:
+`quantize_colors` follows the recipe `ccodec.quantize.quantize_colors` had
+before issue 17 (restarts on the coarsest level, finalists, Lloyd level by
+level, rounding) and adds, each switched by a `Recipe` field (carrying,
+second-level restarts and the rounding search are in ccodec now, as
+`--speed` settings; split-and-merge is still only here):
 
 - more restarts at small K (`restarts`), and more finalists (`finalists`);
 - every finalist carried to the full histogram, the best kept only there
@@ -14,11 +16,11 @@ switched by a `Recipe` field:
   centre whose removal costs least, add one where it gains most, converge,
   keep the move if the error fell;
 - a last Lloyd on the full histogram with its own stopping fraction (`final_tol`);
-- rounding-aware polish of the 8-bit palette (`round_search`): each entry's
+- rounding-aware polish of the 8-bit palette (`round_search`, ccodec's): each entry's
   channels nudged by +-1 while that lowers the error.
 
-Everything reuses ccodec's private helpers as they are in this tree, so the
-recipe that wins ports into ccodec as a few new steps.
+Everything reuses ccodec's private helpers in `ccodec.kmeans`, so a recipe
+that wins ports into ccodec as a few new steps.
 """
 
 from __future__ import annotations
@@ -29,12 +31,19 @@ from dataclasses import dataclass
 import numpy as np
 
 Q = importlib.import_module("ccodec.quantize")
+H = importlib.import_module("ccodec.kmeans.histogram")
+L = importlib.import_module("ccodec.kmeans.levels")
+M = importlib.import_module("ccodec.model")
+P = importlib.import_module("ccodec.kmeans.rounding")
+R = importlib.import_module("ccodec.kmeans.restarts")
+S = importlib.import_module("ccodec.kmeans.seeding")
+Y = importlib.import_module("ccodec.kmeans.lloyd")
 
 
 @dataclass(frozen=True)
 class Recipe:
     restarts: tuple[tuple[int, int], ...] | None = None  # ((max K, runs), ...); None: ccodec's
-    finalists: int = Q._FINALISTS
+    finalists: int = R._FINALISTS
     swaps: int = 0  # best-estimated moves converged per round; when all fail, it ends
     swap_level: int | tuple[int, ...] = -1  # level index(es), coarsest first; -1 the full one
     swap_pairs: int = 4  # cheapest removals x (2 x this) candidate points estimated per round
@@ -53,7 +62,7 @@ DEFAULT = Recipe()
 
 def restarts_for(recipe: Recipe, k: int) -> int:
     if recipe.restarts is None:
-        return Q._restarts(k)
+        return R._restarts(k)
     for top, runs in recipe.restarts:
         if k <= top:
             return runs
@@ -64,10 +73,10 @@ def quantize(pixels: np.ndarray, k: int, seed: int = 0, recipe: Recipe = DEFAULT
     """(palette (K, C) uint8, labels (H, W)) like `ccodec.quantize`, by `recipe`."""
     flat = pixels.reshape(pixels.shape[0] * pixels.shape[1], -1)
     rng = np.random.default_rng(seed)
-    keys, unique_keys, counts = Q._histogram(flat)
-    colors = Q._unpack(unique_keys, flat.shape[1])
+    keys, unique_keys, counts = H.histogram(flat)
+    colors = H.unpack(unique_keys, flat.shape[1])
     palette, color_labels = quantize_colors(unique_keys, colors, counts, k, rng, recipe)
-    labels = Q._pixel_labels(keys, unique_keys, color_labels, flat.shape[1])
+    labels = H.pixel_labels(keys, unique_keys, color_labels, flat.shape[1])
     return palette, labels.reshape(pixels.shape[:2])
 
 
@@ -78,14 +87,14 @@ def histogram_mse(colors, counts, palette, color_labels) -> float:
 
 
 def quantize_colors(unique_keys, colors, counts, k, rng, recipe: Recipe, max_iter=300, tol=None):
-    tol = Q._DEFAULT_TOL if tol is None else tol
+    tol = Q.DEFAULT_TOL if tol is None else tol
     space = "rgb"
     if len(colors) <= k:
-        return colors, np.arange(len(colors), dtype=Q.label_dtype(len(colors)))
-    points = Q._to_points(colors, space)
+        return colors, np.arange(len(colors), dtype=M.label_dtype(len(colors)))
+    points = P.to_points(colors, space)
     weights = counts.astype(np.float64)
-    bin_levels = Q._coarse_bins(unique_keys, colors.shape[1], k)
-    levels = Q._level_means(bin_levels, points, weights)
+    bin_levels = L.coarse_bins(unique_keys, colors.shape[1], k)
+    levels = L.level_means(bin_levels, points, weights)
     levels.append((points, weights))
     levels = levels[min(recipe.skip_levels, len(levels) - 1) :]
     candidates = best_of_restarts(*levels[0], k, rng, max_iter, recipe)
@@ -99,12 +108,12 @@ def quantize_colors(unique_keys, colors, counts, k, rng, recipe: Recipe, max_ite
             candidates = list(candidates) + best_of_restarts(
                 level_points, level_weights, k, rng, max_iter, recipe
             )
-        states = [Q._State(level_points, level_weights, c, len(points)) for c in candidates]
+        states = [Y.LloydState(level_points, level_weights, c, len(points)) for c in candidates]
         pick_rough = last and len(states) > 1 and not recipe.carry
         level_tol = recipe.final_tol if (last and recipe.final_tol is not None) else tol
         for s in states:
             s.iterate(max_iter, level_tol, rough=not last or pick_rough)
-        state = min(states, key=Q._State.inertia)
+        state = min(states, key=Y.LloydState.inertia)
         if pick_rough:
             state.iterate(max_iter, level_tol)
         if recipe.swaps and level in swap_levels:
@@ -112,39 +121,39 @@ def quantize_colors(unique_keys, colors, counts, k, rng, recipe: Recipe, max_ite
             state = states[index] = split_and_merge(state, recipe, max_iter, level_tol, not last)
         if recipe.carry:
             if recipe.carry_keep and 0 < level < len(levels) - 1:
-                states = sorted(states, key=Q._State.inertia)[: recipe.carry_keep]
+                states = sorted(states, key=Y.LloydState.inertia)[: recipe.carry_keep]
             candidates = [s.centers for s in states]
         elif level == 0 and not (recipe.swaps and 0 in swap_levels):
             # As ccodec: the coarsest level ranks its runs only roughly, the next one decides.
             candidates = [s.centers for s in states]
         else:
             candidates = [state.centers]
-    palette, labels = Q._round_palette(state, space)
+    palette, labels = P.round_palette(state, space)
     if recipe.round_search:
-        palette, labels = round_search(points, weights, palette, labels)
+        palette, labels = P.round_search(colors, weights, palette)
     return palette, labels
 
 
 def best_of_restarts(points, weights, k, rng, max_iter, recipe: Recipe):
     restarts = restarts_for(recipe, k)
-    saved = Q._TRIALS_BASE, Q._TRIALS_LOG
+    saved = S._TRIALS_BASE, S._TRIALS_LOG
     if recipe.trials is not None:
-        Q._TRIALS_BASE, Q._TRIALS_LOG = recipe.trials
+        S._TRIALS_BASE, S._TRIALS_LOG = recipe.trials
     try:
         return _best_of_restarts(points, weights, k, rng, max_iter, recipe, restarts)
     finally:
-        Q._TRIALS_BASE, Q._TRIALS_LOG = saved
+        S._TRIALS_BASE, S._TRIALS_LOG = saved
 
 
 def _best_of_restarts(points, weights, k, rng, max_iter, recipe, restarts):
-    if len(points) * k <= Q._PLAIN_UP_TO:
-        starts = Q._kmeans_plusplus(points, weights, k, rng, restarts)
-        found = zip(*Q._plain_lloyd_batch(points, weights, starts, max_iter), strict=True)
+    if len(points) * k <= R._PLAIN_UP_TO:
+        starts = S.kmeans_plusplus(points, weights, k, rng, restarts)
+        found = zip(*Y.plain_lloyd_batch(points, weights, starts, max_iter), strict=True)
     else:
-        found = (Q._rough_run(points, weights, k, rng, max_iter) for _ in range(restarts))
+        found = (R._rough_run(points, weights, k, rng, max_iter) for _ in range(restarts))
     runs = []
     for centers, inertia in found:
-        if any(abs(inertia - other) <= Q._SAME_RUN * other for other, _ in runs):
+        if any(abs(inertia - other) <= R._SAME_RUN * other for other, _ in runs):
             break
         runs.append((float(inertia), centers))
     runs.sort(key=lambda run: run[0])
@@ -205,7 +214,7 @@ def split_and_merge(state, recipe: Recipe, max_iter: int, tol: float, rough: boo
         for _, j, x_index in moves[: recipe.swaps]:
             trial = centers.copy()
             trial[j] = points[x_index]
-            candidate = Q._State(points, weights, trial, len(points))
+            candidate = Y.LloydState(points, weights, trial, len(points))
             candidate.iterate(max_iter, tol, rough=rough)
             error = candidate.inertia()
             if error < best_error * (1 - 1e-7):
@@ -215,73 +224,6 @@ def split_and_merge(state, recipe: Recipe, max_iter: int, tol: float, rough: boo
         if not improved:
             break
     return state
-
-
-def round_search(points, weights, palette, labels, passes: int = 2):
-    """Nudge each palette channel by +-1 while the error falls: exact, on the full histogram.
-
-    Squared distances between 8-bit colours and 8-bit entries are integers
-    below 2^18, exact in float32 (so are the products that make them). A
-    trial moves entry j by one level in one channel; it can only change the
-    cost of points in j's cluster and of points within one level of reaching
-    j (|x - p_j| < d1 + 1), so each trial looks at those alone. The best
-    trial per entry is kept if it lowers the error.
-    """
-    colors = np.rint(points * np.float32(255)).astype(np.float32)
-    pal = palette.astype(np.float32)
-    k, channels = pal.shape
-    n = len(colors)
-    d = np.ascontiguousarray(
-        ((colors * colors).sum(1)[:, None] - 2 * colors @ pal.T + (pal * pal).sum(1)).T
-    )  # (K, N): one entry's distances are a contiguous row
-    lab = np.argmin(d, axis=0)
-    d1 = d[lab, np.arange(n)]
-    reach = np.sqrt(d1) + 1
-    reach *= reach
-    w32 = weights.astype(np.float64)
-    for _ in range(passes):
-        improved = False
-        for j in range(k):
-            subset = np.flatnonzero((d[j] < reach) | (lab == j))
-            if len(subset) == 0:
-                continue
-            sub = np.take(d, subset, axis=1)
-            current = sub[j].copy()
-            sub[j] = np.inf
-            other = sub.min(axis=0)
-            old = d1[subset]
-            w = w32[subset]
-            offset = np.take(colors, subset, axis=0) - pal[j]
-            best_delta, best_step = 0.0, None
-            for c in range(channels):
-                for s in (-1, 1):
-                    if not 0 <= pal[j, c] + s <= 255:
-                        continue
-                    moved = current - (2 * s) * offset[:, c] + 1
-                    delta = float(w @ (np.minimum(moved, other) - old))
-                    if delta < best_delta:
-                        best_delta, best_step = delta, (c, s)
-            if best_step is None:
-                continue
-            c, s = best_step
-            pal[j, c] += s
-            diff = colors - pal[j]
-            d[j] = np.einsum("ij,ij->i", diff, diff)
-            closer = d[j] < d1
-            lab[closer], d1[closer] = j, d[j, closer]
-            # Points of j's cluster that moved away may now be nearer another entry.
-            mine = np.flatnonzero((lab == j) & ~closer)
-            if len(mine):
-                lab[mine] = np.argmin(d[:, mine], axis=0)
-                d1[mine] = d[lab[mine], mine]
-            changed = closer
-            changed[mine] = True
-            r = np.sqrt(d1[changed]) + 1
-            reach[changed] = r * r
-            improved = True
-        if not improved:
-            break
-    return pal.astype(np.uint8), lab.astype(Q.label_dtype(k))
 
 
 RECIPES = {
@@ -339,8 +281,8 @@ def main(argv: list[str] | None = None) -> None:
         if name not in images:
             pixels = load(args.corpus_dir / f"{name}.png")
             flat = pixels.reshape(-1, pixels.shape[-1])
-            _, uk, counts = Q._histogram(flat)
-            images[name] = (pixels, Q._unpack(uk, flat.shape[1]), counts)
+            _, uk, counts = H.histogram(flat)
+            images[name] = (pixels, H.unpack(uk, flat.shape[1]), counts)
         pixels, colors, counts = images[name]
         best = min(cell["sklearn_mse"])
         row = [f"{name:9s} K={k:2d}"]

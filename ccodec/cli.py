@@ -44,6 +44,7 @@ from .encoder import EncodeOptions
 from .errors import CczError, FormatError, OptionError
 from .images import STDIN, open_image, open_input, read_all, to_pixels
 from .interrupts import Terminated, ignore_interrupts, terminate_as_interrupt
+from .kmeans.effort import SPEED_HELP
 from .model import MAX_COLORS, MODES, Quantized
 from .output import check_output, write_atomic
 from .palettes import ColorCounts, color_histogram, palette_of
@@ -51,7 +52,7 @@ from .plot import FORMATS as PLOT_FORMATS
 from .plot import plot_sweep, require_matplotlib
 from .progress import progress
 from .quality import parse_quality, quality_to_mse
-from .quantize import SPACES
+from .quantize import DEFAULT_SPEED, FASTEST, SPACES
 from .report import CczInfo, Sweep, ccz_info, hex_color, sweep
 from .safetext import safe_text
 from .sheet import contact_sheet
@@ -400,6 +401,15 @@ def _encode_output_options(command: Callable) -> Callable:
     "visible error on photos, higher MSE). The palette is stored as sRGB either way.",
 )
 @click.option(
+    "--speed",
+    type=click.IntRange(1, FASTEST),
+    default=DEFAULT_SPEED,
+    show_default=True,
+    metavar="N",
+    help="Quantizer speed, 1 (slowest, lowest error) to "
+    f"{FASTEST} (fastest), as pngquant counts. " + SPEED_HELP,
+)
+@click.option(
     "--strip",
     is_flag=True,
     help="Drop the input's ICC profile and text metadata (kept in the .ccz by default).",
@@ -470,6 +480,7 @@ def encode(
     min_psnr: float | None,
     dither_method: str,
     space: str,
+    speed: int,
     strip: bool,
     coding: str,
     map_image: Path | None,
@@ -534,6 +545,7 @@ def encode(
         min_psnr=min_psnr,
         dither_method=dither_method,
         space=space,
+        speed=speed,
         seed=seed,
         max_iter=max_iter,
         level=level,

@@ -21,7 +21,7 @@ from .errors import OptionError
 from .images import metadata, profile_fits, to_pixels
 from .model import Quantized
 from .palettes import map_pixels, remap
-from .quantize import quantize, validate_space
+from .quantize import DEFAULT_SPEED, quantize, validate_space, validate_speed
 from .target import quantize_to_target
 
 __all__ = [
@@ -56,6 +56,9 @@ class EncodeOptions:
         ``"floyd-steinberg"`` or ``"ordered"``; not with a quality target.
     space : str
         Where k-means measures distances: ``"rgb"`` or ``"oklab"``.
+    speed : int
+        The quantizer's speed dial, 1 (slowest, lowest error) to
+        `ccodec.quantize.FASTEST`, as `ccodec.quantize` takes it.
     strip : bool
         Leave out a PIL image's ICC profile and text entries (kept by default).
     coding : str
@@ -77,6 +80,7 @@ class EncodeOptions:
     level: int | None = None
     dither_method: str = "none"
     space: str = "rgb"
+    speed: int = DEFAULT_SPEED
     strip: bool = False
     coding: str = "auto"
     stretch: bool = False
@@ -154,6 +158,7 @@ def quantize_pixels(
             seed=options.seed,
             max_iter=options.max_iter,
             space=options.space,
+            speed=options.speed,
             **cap,
         )
     else:
@@ -165,6 +170,7 @@ def quantize_pixels(
             seed=options.seed,
             max_iter=options.max_iter,
             space=options.space,
+            speed=options.speed,
             on_progress=on_progress,
         )
         if options.dither_method != "none":
@@ -257,6 +263,7 @@ def _check_choices(options: EncodeOptions) -> None:
     if options.dither_method not in METHODS:
         raise OptionError(f"dither={options.dither_method!r} is not one of {', '.join(METHODS)}.")
     validate_space(options.space)
+    validate_speed(options.speed)
 
 
 def with_metadata(q: Quantized, image: Image.Image) -> Quantized:

@@ -8,15 +8,23 @@ pixel, at a fraction of the work.
 1. histogram: each pixel's bits interleaved into a uint32 key, sorted, counted;
 2. coarse levels: colours that agree in their top 4-7 bits merged;
 3. restarts: greedy weighted k-means++ and rough plain Lloyd on the
-   coarsest level, several times at small K; the two best go on to the next
-   level, which keeps the better. Above K = 256 one run, started by
-   splitting clusters along their widest axis;
-4. Lloyd on each finer level from the previous centres, with Yinyang group
-   bounds and over-relaxed steps; on the full histogram until at most `tol`
-   of the pixels change label in a step. Above K = 1024 a finer level
-   inherits labels and bounds from the coarser one;
+   coarsest level, several times at small K; the two best are finalists.
+   Above K = 256 one run, started by splitting clusters along their widest
+   axis;
+4. each finalist, on its own thread: Lloyd on each finer level from the
+   previous centres, with Yinyang group bounds and over-relaxed steps; on
+   the full histogram until at most `tol` of the pixels change label in a
+   step. Above K = 1024 a finer level inherits labels and bounds from the
+   coarser one;
 5. rounding: centres to 8 bits, colours re-assigned to the rounded palette,
-   re-centred while that lowers the error; pixel labels by table look-up.
+   re-centred while that lowers the error, then (RGB, K <= 50) each entry's
+   channels moved +-1 while the exact error falls; the finalist with the
+   lowest rounded error wins; pixel labels by table look-up.
+
+`speed` (`ccodec.kmeans.effort`) trades these steps for time: slower
+settings also restart on the second level and run the last Lloyd to the
+end; faster ones carry one finalist, skip the +-1 search, stop Lloyd on
+the coarse levels or cap its steps, and start by splitting above K = 64.
 
 With ``space="oklab"`` steps 2-5 run on the colours' OKLab coordinates
 instead of sRGB values in [0, 1]. Alpha stays one more channel, on [0, 1]
@@ -32,32 +40,33 @@ from typing import cast
 import numpy as np
 
 from .errors import OptionError
+from .kmeans.effort import DEFAULT_SPEED, FASTEST, effort_for
+from .kmeans.finalists import Finalist, Levels, best_finalist
 from .kmeans.histogram import histogram, pixel_labels, unpack
 from .kmeans.levels import coarse_bins, level_means, parents
-from .kmeans.lloyd import LloydState
 from .kmeans.restarts import best_of_restarts
-from .kmeans.rounding import round_palette, to_points
-from .kmeans.seeding import SPLIT_ABOVE, split_centers
+from .kmeans.rounding import to_points
+from .kmeans.seeding import split_centers
 from .model import MAX_COLORS, Quantized, label_dtype
 from .transparency import clear_hidden
 from .validate import check_int, check_pixels
 
-__all__ = ["DEFAULT_TOL", "SPACES", "quantize", "quantize_colors", "validate_space"]
+__all__ = [
+    "DEFAULT_SPEED",
+    "DEFAULT_TOL",
+    "FASTEST",
+    "SPACES",
+    "quantize",
+    "quantize_colors",
+    "validate_space",
+    "validate_speed",
+]
 
 #: The colour spaces `quantize` can cluster in.
 SPACES = ("rgb", "oklab")
 
 #: quantize's default stopping fraction (`tol`), which the target search passes on too.
 DEFAULT_TOL = 3e-4
-
-# Up to this many distinct colours Lloyd runs on the full histogram until at
-# most `tol` of the pixels change label; above it each step costs too much,
-# and the 7-bit level's centres only get the re-centring steps of the rounding.
-_EXACT_UP_TO = 1 << 18
-# Above this K finer levels take labels and bounds from the coarser one
-# (`LloydState.finer`); below it the inherited labels need more steps than a
-# fresh search costs.
-_INHERIT_ABOVE = 1024
 
 
 def quantize(
@@ -69,6 +78,7 @@ def quantize(
     tol: float = DEFAULT_TOL,
     space: str = "rgb",
     on_progress: Callable[[float], None] | None = None,
+    speed: int = DEFAULT_SPEED,
 ) -> Quantized:
     """Reduce an image to at most `k` colours with k-means++ and Lloyd iterations.
 
@@ -98,6 +108,10 @@ def quantize(
     on_progress : callable, optional
         Called with the fraction of the work done (0 to 1) after each Lloyd
         step and level, for a progress bar; it changes nothing in the result.
+    speed : int
+        1 (slowest, lowest error) to `FASTEST` (pngquant's convention); see
+        `ccodec.kmeans.effort` for what each setting does. Every setting is
+        deterministic per seed and independent of the number of cores.
 
     Returns
     -------
@@ -126,6 +140,7 @@ def quantize(
     if not (isinstance(tol, (int, float)) and 0 <= tol < 1):
         raise OptionError(f"tol={tol!r} should be a number in [0, 1).")
     space = validate_space(space)
+    speed = validate_speed(speed)
     if seed is None:
         seed = cast(int, np.random.SeedSequence().entropy) % (1 << 32)  # an int when not given
     else:
@@ -139,7 +154,7 @@ def quantize(
     keys, unique_keys, counts = histogram(flat)
     colors = unpack(unique_keys, channels)
     palette, color_labels = quantize_colors(
-        unique_keys, colors, counts, k, rng, max_iter, tol, space, report
+        unique_keys, colors, counts, k, rng, max_iter, tol, space, report, speed
     )
     labels = pixel_labels(keys, unique_keys, color_labels, channels)
     report(1.0)
@@ -157,6 +172,17 @@ def validate_space(space: object) -> str:
     return space
 
 
+def validate_speed(speed: object) -> int:
+    """`speed` if it is a whole number from 1 to `FASTEST`, else an OptionError."""
+    if (
+        isinstance(speed, bool)
+        or not isinstance(speed, (int, np.integer))
+        or not (1 <= speed <= FASTEST)
+    ):
+        raise OptionError(f"speed={speed!r} should be a whole number from 1 to {FASTEST}.")
+    return int(speed)
+
+
 def quantize_colors(
     unique_keys: np.ndarray,
     colors: np.ndarray,
@@ -167,53 +193,41 @@ def quantize_colors(
     tol: float,
     space: str,
     report: Callable[[float], None] = _ignore,
+    speed: int = DEFAULT_SPEED,
+    threads: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Palette (K', C) uint8 and each distinct colour's label, from `histogram`'s keys and
     counts and the (M, C) uint8 colours of the keys (`unpack`); `report` gets the fraction
-    done (the start, then each level by its Lloyd steps, then the rounding: equal shares)."""
+    done (the start, then the finalists' Lloyd steps, then the rounding)."""
     if len(colors) <= k:
         return colors, np.arange(len(colors), dtype=label_dtype(len(colors)))
 
+    effort = effort_for(speed)
     points = to_points(colors, space)
     weights = counts.astype(np.float64)
     # Coarse to fine: restarts on the coarsest histogram, then each finer one
     # starts from the previous centres and only polishes.
-    bin_levels = coarse_bins(unique_keys, colors.shape[1], k)
+    split = k > effort.split_above
+    bin_levels = coarse_bins(unique_keys, colors.shape[1], k, split)
     levels = level_means(bin_levels, points, weights)
     levels.append((points, weights))
-    parent_bins = parents(bin_levels)
-    if k > SPLIT_ABOVE:
-        candidates = [split_centers(*levels[0], k)]
+    found = Levels(levels, parents(bin_levels), colors, space)
+    if split:
+        finalists = [Finalist(split_centers(*levels[0], k), 0)]
     else:
-        candidates = best_of_restarts(*levels[0], k, rng, max_iter)
-    shares = len(levels) + 2
-    report(1 / shares)
-    states = []
-    for level, (level_points, level_weights) in enumerate(levels):
-        # A level's share fills with its steps, up to max_iter; it ends early when it settles.
-        def step(done: int, level: int = level) -> None:
-            report((1 + level + min(done, max_iter) / max_iter) / shares)
+        finalists = []
+        for level in (0, *effort.restart_levels):
+            if level < len(levels):
+                runs = best_of_restarts(
+                    *levels[level], k, rng, max_iter, effort.restart_share, effort.finalists
+                )
+                finalists += [Finalist(centers, level) for centers in runs]
+    report(1 / 3)
 
-        last = level == len(levels) - 1
-        if level == 0 or k <= _INHERIT_ABOVE:
-            states = [LloydState(level_points, level_weights, c, len(points)) for c in candidates]
-        else:
-            # Labels and bounds from the coarser level: no search of all K.
-            states = [s.finer(level_points, level_weights, parent_bins[level - 1]) for s in states]
-        exact = len(level_points) <= _EXACT_UP_TO
-        # Finalists on the last level are compared once settled roughly, and
-        # only the better one runs on: converging both would double the time.
-        pick_rough = last and len(states) > 1
-        for state in states:
-            if not last or exact:
-                state.iterate(max_iter, tol, rough=not last or pick_rough, on_step=step)
-        # The coarsest level ranks the runs only roughly: the next one
-        # decides between the finalists.
-        state = min(states, key=LloydState.inertia)
-        if pick_rough and exact:
-            state.iterate(max_iter, tol, on_step=step)
-        if level:
-            states = [state]
-        candidates = [s.centers for s in states]
-        report((2 + level) / shares)
-    return round_palette(state, space)
+    def step(fraction: float) -> None:
+        # The finalists' Lloyd steps fill the middle third.
+        report((1 + fraction) / 3)
+
+    palette, color_labels = best_finalist(found, finalists, max_iter, tol, effort, step, threads)
+    report(2 / 3)
+    return palette, color_labels

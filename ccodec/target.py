@@ -41,7 +41,7 @@ from .errors import OptionError
 from .kmeans.histogram import histogram, pixel_labels, unpack
 from .kmeans.seeding import SPLIT_ABOVE, split_centers
 from .model import MAX_COLORS, Quantized
-from .quantize import DEFAULT_TOL, quantize_colors, validate_space
+from .quantize import DEFAULT_SPEED, DEFAULT_TOL, quantize_colors, validate_space, validate_speed
 from .transparency import clear_hidden, has_alpha
 from .validate import check_int, check_pixels
 
@@ -93,11 +93,12 @@ def quantize_to_target(
     max_iter: int = 300,
     k_max: int = _DEFAULT_K_MAX,
     space: str = "rgb",
+    speed: int = DEFAULT_SPEED,
 ) -> TargetQuantized:
     """The quantization at the smallest K that meets `max_mse` or `min_psnr`.
 
     The result equals ``quantize(pixels, result.k, seed=seed,
-    max_iter=max_iter, space=space)``.
+    max_iter=max_iter, space=space, speed=speed)``.
 
     Parameters
     ----------
@@ -107,7 +108,7 @@ def quantize_to_target(
         Exactly one: the MSE on the [0, 1] scale of `ccodec.mse`, or the PSNR
         in dB (converted as MSE = 10^(-PSNR/10), as `ccodec.psnr` defines
         it). The MSE is measured in sRGB whatever `space` clusters in.
-    seed, max_iter, space
+    seed, max_iter, space, speed
         As `quantize` takes them.
     k_max : int
         The largest K tried, up to `MAX_COLORS`.
@@ -134,7 +135,12 @@ def quantize_to_target(
     seed = check_int("seed", seed, 0, None)
     max_iter = check_int("max_iter", max_iter, 1, None)
     k_max = check_int("k_max", k_max, 1, MAX_COLORS)
-    options = {"seed": seed, "max_iter": max_iter, "space": validate_space(space)}
+    options = {
+        "seed": seed,
+        "max_iter": max_iter,
+        "space": validate_space(space),
+        "speed": validate_speed(speed),
+    }
     return _quantize_to_target(pixels, target, options, k_max)
 
 
@@ -175,7 +181,7 @@ def _quantize_to_target(
             rng = np.random.default_rng(options["seed"])
             palette, labels = quantize_colors(
                 unique_keys, colors, counts, k, rng, options["max_iter"], DEFAULT_TOL,
-                options["space"],
+                options["space"], speed=options["speed"],
             )  # fmt: skip
             error = _histogram_mse(wide, counts, palette[labels], pixels.size)
             runs[k] = (palette, labels, error)

@@ -22,8 +22,13 @@ _COARSE_PER_CLUSTER = 32
 _SPLIT_PER_CLUSTER = 8
 
 
-def coarse_bins(unique_keys: np.ndarray, channels: int, k: int) -> list[np.ndarray]:
+def coarse_bins(
+    unique_keys: np.ndarray, channels: int, k: int, split: bool = False
+) -> list[np.ndarray]:
     """Each colour's bin in histograms with fewer bits, coarsest first; some may be skipped.
+
+    `split` says the start will be cluster splitting (always so above
+    SPLIT_ABOVE), which needs fewer bins per cluster.
 
     A level is kept when it has enough bins per cluster to place them well
     and clearly fewer bins than the next finer one; a skipped level is kept
@@ -41,7 +46,7 @@ def coarse_bins(unique_keys: np.ndarray, channels: int, k: int) -> list[np.ndarr
         bins[0] = 0
         np.cumsum(prefixes[1:] != prefixes[:-1], out=bins[1:])
         count = int(bins[-1]) + 1
-        if count < _per_cluster(k) * k:
+        if count < _per_cluster(k, split) * k:
             if skipped is not None:
                 # Too coarse: restart on the skipped finer level, not on every colour.
                 found.append(skipped)
@@ -54,9 +59,9 @@ def coarse_bins(unique_keys: np.ndarray, channels: int, k: int) -> list[np.ndarr
     return found[::-1]
 
 
-def _per_cluster(k: int) -> int:
-    """Bins per cluster a coarse level needs: fewer above SPLIT_ABOVE, whose init is not random."""
-    return _COARSE_PER_CLUSTER if k <= SPLIT_ABOVE else _SPLIT_PER_CLUSTER
+def _per_cluster(k: int, split: bool) -> int:
+    """Bins per cluster a coarse level needs: fewer for the split start, which is not random."""
+    return _SPLIT_PER_CLUSTER if split or k > SPLIT_ABOVE else _COARSE_PER_CLUSTER
 
 
 def parents(bin_levels: list[np.ndarray]) -> list[np.ndarray]:

@@ -27,9 +27,15 @@ def best_of_restarts(
     k: int,
     rng: np.random.Generator,
     max_iter: int,
+    share: float = 1.0,
+    finalists: int = _FINALISTS,
 ) -> list[np.ndarray]:
-    """k-means++ then rough Lloyd from several seeds; the centres of the best runs, best first."""
-    restarts = _restarts(k)
+    """k-means++ then rough Lloyd from several seeds; the centres of the best runs, best first.
+
+    `share` scales the usual number of restarts (at least one runs); the best
+    `finalists` runs are returned.
+    """
+    restarts = max(1, round(_restarts(k) * share))
     if len(points) * k <= _PLAIN_UP_TO:
         # All runs' Lloyd steps at once: on a few hundred points each step
         # is mostly per-call overhead, paid once instead of once per run.
@@ -45,7 +51,7 @@ def best_of_restarts(
             break  # two runs found the same minimum: more would very likely too
         runs.append((float(inertia), centers))
     runs.sort(key=lambda run: run[0])
-    return [centers for _, centers in runs[:_FINALISTS]]
+    return [centers for _, centers in runs[:finalists]]
 
 
 def _restarts(k: int) -> int:
