@@ -10,8 +10,9 @@ pyoxipng, else nothing) so that the size columns compare the palettes and
 the pixels, not two PNG writers. MSE is over the visible image: each PNG
 read back as RGB or RGBA against the input, pixels scaled to [0, 1], where a
 pixel transparent (alpha 0) in both counts only its alpha, because its colour
-cannot be seen. Times are the best of --repeat wall-clock runs of each command,
-interleaved; on a shared machine they are rough, sizes and MSE are exact.
+cannot be seen (``ccodec.mse(..., ignore_transparent=True)``). Times are the
+best of --repeat wall-clock runs of each command, interleaved; on a shared
+machine they are rough, sizes and MSE are exact.
 
 From a source tree, put it on the path: ``PYTHONPATH=. python benchmarks/pngquant.py
 --corpus ../shared/corpus``.
@@ -46,17 +47,6 @@ def _pixels(path: Path) -> np.ndarray:
     with Image.open(path) as image:
         mode = "RGBA" if "A" in image.mode or "transparency" in image.info else "RGB"
         return np.asarray(image.convert(mode))
-
-
-def _visible_mse(original: np.ndarray, written: np.ndarray) -> float:
-    """`ccodec.mse` where a pixel transparent in both images counts only its alpha error."""
-    if original.shape != written.shape:
-        raise SystemExit(f"shapes differ: {original.shape} and {written.shape}")
-    if original.ndim == 3 and original.shape[2] == 4:
-        hidden = (original[..., 3] == 0) & (written[..., 3] == 0)
-        written = written.copy()
-        written[hidden, :3] = original[hidden, :3]
-    return ccodec.mse(original, written)
 
 
 def _optimized_size(path: Path) -> int:
@@ -107,7 +97,7 @@ def _cell(source: Path, k: int, repeat: int) -> dict[str, float]:
             for name, (command, _) in commands.items():
                 best[name] = min(best[name], _timed(command))
         for name, (_, output) in commands.items():
-            row[f"{name} mse"] = _visible_mse(original, _pixels(output))
+            row[f"{name} mse"] = ccodec.mse(original, _pixels(output), ignore_transparent=True)
             row[f"{name} bytes"] = _optimized_size(output)
             row[f"{name} s"] = best[name]
     return row
