@@ -182,7 +182,8 @@ def _file_bytes(q: Quantized, writer: str, options: EncodeOptions) -> bytes:
     if writer == "ccz":
         return encode_quantized(q, level=options.level, coding=options.coding)
     buffer = io.BytesIO()
-    get_writer(writer).write(q, buffer)
+    # An encoded PNG is for publishing: the smallest we can make it.
+    get_writer(writer).write(q, buffer, **({"optimize": True} if writer == "png" else {}))
     return buffer.getvalue()
 
 

@@ -35,6 +35,7 @@ class DecodeJob:
     max_pixels: int | None = None  # refuse larger images; None: no limit
     force: bool = False
     skip_existing: bool = False
+    optimize: bool = False  # png: recompress with oxipng
 
 
 def decode_file(job: DecodeJob) -> FileResult:
@@ -56,7 +57,9 @@ def decode_one(job: DecodeJob) -> FileResult:
         return FileResult("skipped", f"{job.target}: exists, skipped")
     check_output(job.target, inputs=[job.source], force=job.force)
     writer = get_writer(job.writer)
-    options = {} if job.quality is None else {"quality": job.quality}
+    options: dict[str, object] = {} if job.quality is None else {"quality": job.quality}
+    if job.optimize:
+        options["optimize"] = True
     data = _read_bytes(job.source, job.max_pixels)
     q = read_ccz(data, job.source, job.max_pixels)
     buffer = io.BytesIO()

@@ -369,7 +369,7 @@ def test_decode_file_quality_for_webp(tmp_path):
 def _square(index: int) -> bytes:
     q = ccodec.quantize(np.full((8, 8, 3), index * 40, np.uint8), 1)
     buffer = io.BytesIO()
-    png.write(q, buffer)
+    png.write(q, buffer, optimize=True)
     return buffer.getvalue()
 
 
@@ -388,7 +388,7 @@ def test_png_writer_without_oxipng_is_still_exact(monkeypatch):
     q = ccodec.quantize(np.random.default_rng(1).integers(0, 256, (9, 7, 3), np.uint8), 5)
     monkeypatch.setitem(sys.modules, "oxipng", None)  # import fails
     buffer = io.BytesIO()
-    png.write(q, buffer)
+    png.write(q, buffer, optimize=True)
     with Image.open(io.BytesIO(buffer.getvalue())) as image:
         assert image.mode == "P"
         assert np.array_equal(np.asarray(image.convert("RGB")), q.to_array())
@@ -400,10 +400,13 @@ def test_oxipng_makes_the_png_no_larger(monkeypatch):
     with Image.open(sample) as image:
         q = ccodec.quantize(ccodec.to_pixels(image.resize((96, 96))), 16)
     optimized = io.BytesIO()
-    png.write(q, optimized)
+    png.write(q, optimized, optimize=True)
+    plain = io.BytesIO()
+    png.write(q, plain)
     monkeypatch.setitem(sys.modules, "oxipng", None)
     pillow_only = io.BytesIO()
-    png.write(q, pillow_only)
+    png.write(q, pillow_only, optimize=True)
+    assert plain.getvalue() == pillow_only.getvalue()
     assert len(optimized.getvalue()) <= len(pillow_only.getvalue())
     assert optimized.getvalue() != pillow_only.getvalue()
 
@@ -430,3 +433,43 @@ def test_mse_of_a_quality_result_meets_the_target(tmp_path):
     assert mse(pixels_of(source), pixels_of(tmp_path / "o.png")) <= quality_to_mse(60)
     result = run("encode", source, "--quality", "50-60", tmp_path / "p.png")
     assert "(smallest K for --quality 50-60)" in result.stdout
+
+
+def _oxipng_calls(monkeypatch) -> list[int]:
+    calls: list[int] = []
+    real = png.optimized
+
+    def counting(data: bytes) -> bytes:
+        calls.append(len(data))
+        return real(data)
+
+    monkeypatch.setattr(png, "optimized", counting)
+    return calls
+
+
+def test_decode_writes_a_plain_png_unless_asked_to_optimize(tmp_path, monkeypatch):
+    (one,) = ccz_files(tmp_path / "in", 1)
+    calls = _oxipng_calls(monkeypatch)
+    assert run("decode", one, tmp_path / "plain.png").exit_code == 0
+    assert calls == []
+    assert run("decode", one, tmp_path / "small.png", "--optimize").exit_code == 0
+    assert len(calls) == 1
+    with Image.open(tmp_path / "plain.png") as a, Image.open(tmp_path / "small.png") as b:
+        assert np.array_equal(np.asarray(a.convert("RGB")), np.asarray(b.convert("RGB")))
+
+
+def test_batch_decode_optimize_and_encode_to_png_use_oxipng(tmp_path, monkeypatch):
+    files = ccz_files(tmp_path / "in", 2)
+    calls = _oxipng_calls(monkeypatch)
+    assert run("decode", *files, "-o", tmp_path / "out", "--optimize").exit_code == 0
+    assert len(calls) == 2
+    assert run("encode", photo(tmp_path / "p.png"), "-k", "4", tmp_path / "e.png").exit_code == 0
+    assert len(calls) == 3
+
+
+def test_decode_optimize_is_for_png_only(tmp_path):
+    (one,) = ccz_files(tmp_path / "in", 1)
+    result = run("decode", one, tmp_path / "o.webp", "--optimize")
+    assert result.exit_code != 0
+    assert "--optimize applies to png output, not webp" in result.output
+    assert not (tmp_path / "o.webp").exists()

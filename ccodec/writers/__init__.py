@@ -95,6 +95,7 @@ _BUILTINS = (
         "palette PNG, 1-8 bits per pixel (RGB/RGBA/L/LA above 256 colours); exact",
         lossy=False,
         target="ccodec.writers.png:write",
+        options=("optimize",),
     ),
     Writer(
         "jpeg",

@@ -1,8 +1,10 @@
 """PNG output, lossless: a palette PNG (1, 2, 4 or 8 bits per index) up to 256 colours,
 an L, LA, RGB or RGBA PNG above; the ICC profile and text entries of ``q.info`` kept.
 
-Pillow writes the PNG; when pyoxipng is installed (``pip install "ccodec[png]"``)
-oxipng then recompresses it losslessly (filters, zlib), keeping every chunk.
+Pillow writes the PNG; with ``optimize=True`` (what `ccodec encode` asks for) and
+pyoxipng installed (``pip install "ccodec[png]"``), oxipng then recompresses it
+losslessly (filters, zlib), keeping every chunk. Decoding does not ask by default:
+oxipng takes several times as long as the rest of a decode.
 """
 
 from __future__ import annotations
@@ -35,8 +37,10 @@ _FRESH_PROCESS = (
 _MAX_KEYWORD = 79
 
 
-def write(q: Quantized, fp: BinaryIO) -> None:
+def write(q: Quantized, fp: BinaryIO, optimize: bool = False) -> None:
     """Write `q` as a PNG; decoding it gives exactly ``q.to_array()``.
+
+    With `optimize`, oxipng recompresses it when pyoxipng is installed.
 
     Text entries whose key is not a PNG keyword (1-79 Latin-1 characters) are
     left out; values that are not Latin-1 go in iTXt chunks.
@@ -50,7 +54,7 @@ def write(q: Quantized, fp: BinaryIO) -> None:
         params["pnginfo"] = text
     buffer = io.BytesIO()
     image.save(buffer, "PNG", **params)
-    fp.write(optimized(buffer.getvalue()))
+    fp.write(optimized(buffer.getvalue()) if optimize else buffer.getvalue())
 
 
 def optimized(png: bytes) -> bytes:
