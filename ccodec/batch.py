@@ -181,9 +181,11 @@ def _file_bytes(q: Quantized, writer: str, options: EncodeOptions) -> bytes:
     """`q` as the named writer writes it: .ccz with the encode options, else the writer's own."""
     if writer == "ccz":
         return encode_quantized(q, level=options.level, coding=options.coding)
+    chosen = get_writer(writer)
+    # An encoded file is for publishing: the smallest the writer can make it.
+    optimizes = chosen.options is not None and "optimize" in chosen.options
     buffer = io.BytesIO()
-    # An encoded PNG is for publishing: the smallest we can make it.
-    get_writer(writer).write(q, buffer, **({"optimize": True} if writer == "png" else {}))
+    chosen.write(q, buffer, **({"optimize": True} if optimizes else {}))
     return buffer.getvalue()
 
 

@@ -21,7 +21,7 @@ from .model import Quantized
 from .output import check_output, write_atomic
 from .writers import get_writer
 
-__all__ = ["DecodeJob", "decode_file", "decode_one", "read_ccz"]
+__all__ = ["DecodeJob", "decode_file", "decode_one", "read_ccz", "writer_options"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,14 @@ class DecodeJob:
     force: bool = False
     skip_existing: bool = False
     optimize: bool = False  # png: recompress with oxipng
+
+
+def writer_options(quality: int | None, optimize: bool) -> dict[str, object]:
+    """The keyword options decode passes to a writer: only those given."""
+    options: dict[str, object] = {} if quality is None else {"quality": quality}
+    if optimize:
+        options["optimize"] = True
+    return options
 
 
 def decode_file(job: DecodeJob) -> FileResult:
@@ -57,9 +65,7 @@ def decode_one(job: DecodeJob) -> FileResult:
         return FileResult("skipped", f"{job.target}: exists, skipped")
     check_output(job.target, inputs=[job.source], force=job.force)
     writer = get_writer(job.writer)
-    options: dict[str, object] = {} if job.quality is None else {"quality": job.quality}
-    if job.optimize:
-        options["optimize"] = True
+    options = writer_options(job.quality, job.optimize)
     data = _read_bytes(job.source, job.max_pixels)
     q = read_ccz(data, job.source, job.max_pixels)
     buffer = io.BytesIO()

@@ -35,7 +35,7 @@ from .batch import (
     plan_outputs,
     run_jobs,
 )
-from .batch_decode import DecodeJob, decode_file
+from .batch_decode import DecodeJob, decode_file, writer_options
 from .ccz import CODINGS, DEFAULT_MAX_PIXELS, HEADER_SIZE, SIGNATURE, read_header
 from .cluster import DEFAULT_TIMEOUT as DEFAULT_SCHEDULER_TIMEOUT
 from .cluster import check_address
@@ -997,9 +997,7 @@ def decode(
         _refuse_terminal(f"{writer.name} image")
     _check_decode_quality(writer, quality)
     _check_optimize(writer, optimize)
-    options: dict[str, object] = {} if quality is None else {"quality": quality}
-    if optimize:
-        options["optimize"] = True
+    options = writer_options(quality, optimize)
     q = _read_ccz(input, max_pixels, doing="decoding")
     if to_stdout:
         # Written whole in memory first, so a failing writer sends nothing.
@@ -1051,7 +1049,7 @@ def _decode_batch(
 
 
 def _check_optimize(writer: Writer, optimize: bool) -> None:
-    if optimize and writer.name != "png":
+    if optimize and (writer.options is None or "optimize" not in writer.options):
         raise OptionError(f"--optimize applies to png output, not {writer.name}")
 
 
