@@ -706,7 +706,7 @@ def _shared_palette(batch: list[Job], options: EncodeOptions) -> EncodeOptions:
             "could not be read, nothing written"
         )
     _working_on(f"making one palette of K={options.k} for {_files(len(batch))}")
-    assert options.k is not None  # -k is required without a quality target
+    assert options.k is not None  # -k, or its default, when there is no quality target
     palette = colours.palette(
         options.k, seed=options.seed, max_iter=options.max_iter, space=options.space
     )
